@@ -1,0 +1,306 @@
+//! Byte-level helpers shared by the source parsers: cleaning lines, timestamps and numbers.
+
+use memchr::memchr;
+
+const ESC: u8 = 0x1b;
+
+/// Removes a trailing `\r` (CRLF line ends from Windows consoles and XMRig on Windows).
+pub fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Removes trailing spaces and tabs (terminal padding in pasted captures).
+pub fn trim_end(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., b' ' | b'\t' | b'\r'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// Trims spaces and tabs on both sides.
+pub fn trim(s: &[u8]) -> &[u8] {
+    let s = trim_end(s);
+    let start = s
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(s.len());
+    &s[start..]
+}
+
+/// True when the line holds an escape byte and needs `strip_ansi`.
+pub fn has_escape(line: &[u8]) -> bool {
+    memchr(ESC, line).is_some()
+}
+
+/// Copies `line` into `out` without ANSI escape sequences (`ESC [ params final`), and drops
+/// lone ESC bytes. P2Pool colours console output this way; its log file never has them.
+pub fn strip_ansi(line: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut i = 0;
+    while i < line.len() {
+        let b = line[i];
+        if b != ESC {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        if line.get(i) == Some(&b'[') {
+            i += 1;
+            // Parameter and intermediate bytes, then one final byte in 0x40..=0x7e.
+            while i < line.len() && (0x20..=0x3f).contains(&line[i]) {
+                i += 1;
+            }
+            if i < line.len() && (0x40..=0x7e).contains(&line[i]) {
+                i += 1;
+            }
+        }
+    }
+}
+
+fn digits_at(b: &[u8], positions: std::ops::Range<usize>) -> bool {
+    b.len() >= positions.end && b[positions].iter().all(u8::is_ascii_digit)
+}
+
+/// True when `b` starts with `YYYY-MM-DD HH:MM:SS` (19 bytes).
+pub fn is_datetime_prefix(b: &[u8]) -> bool {
+    b.len() >= 19
+        && digits_at(b, 0..4)
+        && b[4] == b'-'
+        && digits_at(b, 5..7)
+        && b[7] == b'-'
+        && digits_at(b, 8..10)
+        && b[10] == b' '
+        && digits_at(b, 11..13)
+        && b[13] == b':'
+        && digits_at(b, 14..16)
+        && b[16] == b':'
+        && digits_at(b, 17..19)
+}
+
+/// Length of a `YYYY-MM-DD HH:MM:SS[.f+]` timestamp at the start of `b`, if there is one.
+pub fn datetime_len(b: &[u8]) -> Option<usize> {
+    if !is_datetime_prefix(b) {
+        return None;
+    }
+    if b.get(19) != Some(&b'.') {
+        return Some(19);
+    }
+    let frac = b[20..].iter().take_while(|c| c.is_ascii_digit()).count();
+    (frac > 0).then_some(20 + frac)
+}
+
+fn num(b: &[u8]) -> i64 {
+    b.iter()
+        .fold(0i64, |acc, &d| acc * 10 + i64::from(d - b'0'))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Microseconds since the Unix epoch of a timestamp printed as `YYYY-MM-DD HH:MM:SS[.f]`,
+/// reading the printed fields as UTC. Fractions beyond six digits are cut. Returns `None`
+/// for impossible dates and times.
+pub fn datetime_micros(ts: &[u8]) -> Option<i64> {
+    if !is_datetime_prefix(ts) {
+        return None;
+    }
+    let (y, mo, d) = (num(&ts[0..4]), num(&ts[5..7]), num(&ts[8..10]));
+    let (h, mi, s) = (num(&ts[11..13]), num(&ts[14..16]), num(&ts[17..19]));
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut micros = 0i64;
+    if ts.len() > 20 && ts[19] == b'.' {
+        let frac: Vec<u8> = ts[20..].iter().copied().take(6).collect();
+        if !frac.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        micros = num(&frac) * 10i64.pow(6 - frac.len() as u32);
+    }
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 24 + h) * 60 + mi) * 60_000_000 + s * 1_000_000 + micros)
+}
+
+/// Parses a plain decimal integer (no sign, no separators).
+pub fn parse_uint(b: &[u8]) -> Option<u128> {
+    if b.is_empty() || b.len() > 39 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    b.iter().try_fold(0u128, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(u128::from(d - b'0'))
+    })
+}
+
+/// Parses a decimal integer that fits in an `i64`.
+pub fn parse_i64(b: &[u8]) -> Option<i64> {
+    parse_uint(b).and_then(|v| i64::try_from(v).ok())
+}
+
+/// True when `b` is digits with at most one `.` between digits.
+pub fn is_decimal(b: &[u8]) -> bool {
+    let mut parts = b.splitn(2, |&c| c == b'.');
+    let int = parts.next().unwrap_or_default();
+    let frac_ok = parts
+        .next()
+        .is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit));
+    !int.is_empty() && int.iter().all(u8::is_ascii_digit) && frac_ok
+}
+
+/// Multiplies a printed decimal by `10^exp` and rounds half up to an integer, exactly.
+pub fn decimal_scaled(b: &[u8], exp: u32) -> Option<u128> {
+    if !is_decimal(b) {
+        return None;
+    }
+    let (int, frac) = match memchr(b'.', b) {
+        Some(p) => (&b[..p], &b[p + 1..]),
+        None => (b, &b""[..]),
+    };
+    let scale = 10u128.checked_pow(exp)?;
+    let mut value = parse_uint(int)?.checked_mul(scale)?;
+    for (i, &d) in frac.iter().enumerate() {
+        let digit = u128::from(d - b'0');
+        let place = i as u32 + 1;
+        if place <= exp {
+            value = value.checked_add(digit * 10u128.pow(exp - place))?;
+        } else {
+            if place == exp + 1 && digit >= 5 {
+                value = value.checked_add(1)?;
+            }
+            break;
+        }
+    }
+    Some(value)
+}
+
+/// Multiplier to H/s of a hashrate unit as P2Pool and XMRig print it.
+pub fn hashrate_unit_exp(unit: &[u8]) -> Option<u32> {
+    match unit {
+        b"H/s" => Some(0),
+        b"KH/s" | b"kH/s" => Some(3),
+        b"MH/s" => Some(6),
+        b"GH/s" => Some(9),
+        b"TH/s" => Some(12),
+        b"PH/s" => Some(15),
+        b"EH/s" => Some(18),
+        _ => None,
+    }
+}
+
+/// Converts an XMR amount printed as `«int».«up to 12 digits»` to piconero (atomic units).
+pub fn xmr_to_piconero(b: &[u8]) -> Option<u128> {
+    let frac_len = memchr(b'.', b).map_or(0, |p| b.len() - p - 1);
+    if frac_len > 12 {
+        return None;
+    }
+    decimal_scaled(b, 12)
+}
+
+/// Seconds in a P2Pool duration such as `4d 14h 6m 10s` or `0h 12m 9s`.
+pub fn duration_seconds(b: &[u8]) -> Option<u64> {
+    let mut total = 0u64;
+    let mut any = false;
+    for part in b.split(|&c| c == b' ').filter(|p| !p.is_empty()) {
+        let (digits, unit) = part.split_at(part.len().checked_sub(1)?);
+        let n = u64::try_from(parse_uint(digits)?).ok()?;
+        let factor = match unit {
+            b"d" => 86_400,
+            b"h" => 3_600,
+            b"m" => 60,
+            b"s" => 1,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(factor)?)?;
+        any = true;
+    }
+    any.then_some(total)
+}
+
+/// Text of `b`, with invalid UTF-8 replaced by U+FFFD.
+pub fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Splits `s` at the first occurrence of `sep`.
+pub fn split_once<'a>(s: &'a [u8], sep: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    memchr::memmem::find(s, sep).map(|p| (&s[..p], &s[p + sep.len()..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_ansi_console_record() {
+        let mut out = Vec::new();
+        strip_ansi(
+            b"\x1b[0;36m2024-09-29 23:07:13.5563\x1b[0m \x1b[0;90mP2Pool \x1b[0mX\x1b[0m",
+            &mut out,
+        );
+        assert_eq!(out, b"2024-09-29 23:07:13.5563 P2Pool X");
+    }
+
+    #[test]
+    fn strip_ansi_lone_escape_at_end() {
+        let mut out = Vec::new();
+        strip_ansi(b"ab\x1b", &mut out);
+        assert_eq!(out, b"ab");
+        strip_ansi(b"ab\x1b[", &mut out);
+        assert_eq!(out, b"ab");
+    }
+
+    #[test]
+    fn datetime_micros_p2pool_precision() {
+        assert_eq!(
+            datetime_micros(b"1970-01-01 00:00:01.0001"),
+            Some(1_000_100)
+        );
+        assert_eq!(
+            datetime_micros(b"2024-02-29 12:00:00"),
+            Some(1_709_208_000_000_000)
+        );
+        assert_eq!(datetime_micros(b"2024-13-01 00:00:00"), None);
+    }
+
+    #[test]
+    fn decimal_scaled_rounds_half_up() {
+        assert_eq!(decimal_scaled(b"1.700", 3), Some(1700));
+        assert_eq!(decimal_scaled(b"3.016", 9), Some(3_016_000_000));
+        assert_eq!(decimal_scaled(b"879.15", 0), Some(879));
+        assert_eq!(decimal_scaled(b"879.5", 0), Some(880));
+        assert_eq!(decimal_scaled(b"1.", 0), None);
+        assert_eq!(decimal_scaled(b"x", 0), None);
+    }
+
+    #[test]
+    fn xmr_to_piconero_exact() {
+        assert_eq!(xmr_to_piconero(b"0.000277426449"), Some(277_426_449));
+        assert_eq!(xmr_to_piconero(b"18.5"), Some(18_500_000_000_000));
+        assert_eq!(xmr_to_piconero(b"0.0000000000001"), None);
+    }
+
+    #[test]
+    fn duration_seconds_with_days() {
+        assert_eq!(duration_seconds(b"4d 14h 6m 10s"), Some(396_370));
+        assert_eq!(duration_seconds(b"11h 50m 40s"), Some(42_640));
+        assert_eq!(duration_seconds(b"11h 50x"), None);
+        assert_eq!(duration_seconds(b""), None);
+    }
+
+    #[test]
+    fn parse_uint_overflow() {
+        assert_eq!(
+            parse_uint(b"18419251090024310653"),
+            Some(18_419_251_090_024_310_653)
+        );
+        assert_eq!(parse_uint(b"999999999999999999999999999999999999999"), None);
+    }
+}
