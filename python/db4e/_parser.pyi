@@ -1,4 +1,5 @@
-"""Native log parser (Rust, PyO3). Use it through `db4e.parser`, which owns its types."""
+"""Native log parser (Rust, PyO3). Use it through `db4e.parser`, which owns its
+types."""
 
 from os import PathLike
 from typing import Final

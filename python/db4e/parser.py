@@ -1,5 +1,7 @@
-"""The one Python entry to the native parser `db4e._parser`: its event type, its counters,
-streaming and whole-file parsing, and the errors a caller can meet."""
+"""The one Python entry to the native parser `db4e._parser`.
+
+It owns the event type, the counters, streaming and whole-file parsing, and the errors
+a caller can meet."""
 
 from __future__ import annotations
 
@@ -230,8 +232,9 @@ class Parser:
 def open_log(path: str | os.PathLike[str]) -> Any:
     """Open a log for binary reading, decompressing `.gz` files on the fly.
 
-    Raises `IsADirectoryError`, `FileNotFoundError` or `PermissionError` with the path,
-    and `BinaryFileError` when the file holds NUL bytes (a binary file given by mistake).
+    Raises `IsADirectoryError`, `FileNotFoundError` or `PermissionError` with the
+    path, and `BinaryFileError` when the file holds NUL bytes (a binary file given by
+    mistake).
     """
     path = Path(path)
     if path.is_dir():

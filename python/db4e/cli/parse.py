@@ -1,0 +1,68 @@
+"""`db4e parse`: print the events of log files, one JSON object per line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+
+from db4e.parser import CHUNK_SIZE, Parser, ParserStats, iter_file
+
+
+def _parse_stdin(out: BinaryIO, include_partial: bool) -> ParserStats:
+    parser = Parser()
+    stdin = sys.stdin.buffer
+    while chunk := stdin.read1(CHUNK_SIZE):
+        for e in parser.feed(chunk):
+            out.write(e.json.encode() + b"\n")
+    for e in parser.finish(include_partial):
+        out.write(e.json.encode() + b"\n")
+    return parser.stats()
+
+
+def _parse_file(path: Path, out: BinaryIO) -> ParserStats:
+    parser = Parser()
+    for batch in iter_file(path, parser=parser):
+        out.write(b"".join(e.json.encode() + b"\n" for e in batch))
+    return parser.stats()
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["jsonl"]),
+    default="jsonl",
+    show_default=True,
+    help="Set the output format: one JSON object per event and line.",
+)
+@click.option(
+    "--include-partial",
+    is_flag=True,
+    help="Parse a last line of standard input that has no newline (files: never).",
+)
+@click.option(
+    "--stats",
+    is_flag=True,
+    help="Print line, record and event counts to stderr after each input.",
+)
+def parse(
+    files: tuple[Path, ...], output_format: str, include_partial: bool, stats: bool
+) -> None:
+    """Print the events found in FILES (P2Pool, XMRig or monerod logs, plain or .gz).
+
+    `-` reads standard input. Each event is one JSON object with `line`, `kind`,
+    `source`, `timestamp`, the program's header fields and the kind's fields.
+    """
+    out = sys.stdout.buffer
+    for name in files:
+        if str(name) == "-":
+            counts = _parse_stdin(out, include_partial)
+        else:
+            counts = _parse_file(name, out)
+        out.flush()
+        if stats:
+            click.echo(f"{name}: {counts.as_dict()}", err=True)

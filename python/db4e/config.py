@@ -1,0 +1,194 @@
+"""Loading and checking the TOML configuration file. Every problem is reported with its
+key path, all of them at once, before anything runs."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "default_config_path",
+    "default_data_dir",
+    "default_store_path",
+    "load_config",
+    "resolve_zone",
+]
+
+APP = "db4e"
+
+
+class ConfigError(ValueError):
+    """Raised when the configuration file is missing, unreadable or invalid; lists every
+    problem with its key path."""
+
+    def __init__(self, path: Path | None, problems: list[str]) -> None:
+        where = str(path) if path else "configuration"
+        super().__init__(f"{where}: " + "; ".join(problems))
+        self.path = path
+        self.problems = problems
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var, "")
+    # The XDG base directory spec says relative paths in these variables are invalid.
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path.home() / fallback
+
+
+def default_config_path() -> Path:
+    """`$XDG_CONFIG_HOME/db4e/config.toml` (`~/.config/db4e/config.toml`)."""
+    return _xdg("XDG_CONFIG_HOME", ".config") / APP / "config.toml"
+
+
+def default_data_dir() -> Path:
+    """`$XDG_DATA_HOME/db4e` (`~/.local/share/db4e`)."""
+    return _xdg("XDG_DATA_HOME", ".local/share") / APP
+
+
+def default_store_path() -> Path:
+    return default_data_dir() / "db4e.sqlite3"
+
+
+def resolve_zone(name: str) -> ZoneInfo | None:
+    """The zone called `name`; `local` means the machine's zone and returns None."""
+    if name == "local":
+        return None
+    return ZoneInfo(name)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings from the configuration file, with defaults for what it leaves out."""
+
+    #: File the settings came from, None when defaults only.
+    source: Path | None = None
+    store_path: Path = field(default_factory=default_store_path)
+    #: Name of this farm; stored with every event so several farms can share a store.
+    farm: str = "default"
+    #: Zone of the times XMRig prints (local time); `local` is this machine's zone.
+    xmrig_timezone: str = "local"
+    #: `db4e status` exits 1 when the newest event is older than this many seconds.
+    stale_after_seconds: int = 900
+    #: Zone whose midnight starts a day in exported CSV files.
+    export_timezone: str = "UTC"
+    #: Folder for `db4e export` when `--out` is not given.
+    export_dir: Path | None = None
+
+
+def _check_str(value: Any) -> str | None:
+    return None if isinstance(value, str) else "must be a string"
+
+
+def _check_positive_int(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "must be an integer"
+    return None if value > 0 else "must be greater than 0"
+
+
+def _check_zone(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return 'must be a string such as "UTC", "Europe/Berlin" or "local"'
+    try:
+        resolve_zone(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f'unknown time zone {value!r}; use an IANA name such as "Europe/Berlin"'
+    return None
+
+
+def _check_farm(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty string"
+    return None
+
+
+def _check_path(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty path string"
+    return None
+
+
+#: Every key the file may hold: (table, key) → (Config attribute, check, converter).
+_KEYS: dict[
+    tuple[str, str], tuple[str, Callable[[Any], str | None], Callable[[Any], Any]]
+] = {
+    ("store", "path"): ("store_path", _check_path, lambda v: Path(v).expanduser()),
+    ("store", "farm"): ("farm", _check_farm, str),
+    ("xmrig", "timezone"): ("xmrig_timezone", _check_zone, str),
+    ("status", "stale_after_seconds"): (
+        "stale_after_seconds",
+        _check_positive_int,
+        int,
+    ),
+    ("export", "timezone"): ("export_timezone", _check_zone, str),
+    ("export", "out"): ("export_dir", _check_path, lambda v: Path(v).expanduser()),
+}
+_TABLES = sorted({table for table, _ in _KEYS})
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(
+            path, ["file not found; create it with `db4e init` or drop --config"]
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(path, ["is a directory, expected a TOML file"]) from None
+    except PermissionError:
+        raise ConfigError(
+            path, ["permission denied; make it readable by this user"]
+        ) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(path, [f"invalid TOML: {e}"]) from None
+
+
+def _validate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for table, content in data.items():
+        if table not in _TABLES:
+            problems.append(
+                f"unknown table [{table}]; known tables: {', '.join(_TABLES)}"
+            )
+            continue
+        if not isinstance(content, dict):
+            problems.append(f"{table}: must be a table ([{table}])")
+            continue
+        for key, value in content.items():
+            spec = _KEYS.get((table, key))
+            if spec is None:
+                known = ", ".join(k for t, k in _KEYS if t == table)
+                problems.append(
+                    f"{table}.{key}: unknown key; known keys in [{table}]: {known}"
+                )
+                continue
+            attribute, check, convert = spec
+            problem = check(value)
+            if problem:
+                problems.append(f"{table}.{key}: {problem} (got {value!r})")
+            else:
+                values[attribute] = convert(value)
+    return values, problems
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Load the configuration from `path`, or from the default path when it exists, or
+    return the defaults. Raises `ConfigError` naming every bad key."""
+    explicit = path is not None
+    path = path if explicit else default_config_path()
+    assert path is not None
+    if not explicit and not path.exists():
+        return Config()
+    values, problems = _validate(_read(path))
+    if problems:
+        raise ConfigError(path, problems)
+    return Config(source=path, **values)
