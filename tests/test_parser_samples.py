@@ -1,4 +1,4 @@
-"""Every real sample parsed and compared with its oracle, one test per expected field."""
+"""Every real sample parsed and compared with its oracle, one test per field."""
 
 from __future__ import annotations
 

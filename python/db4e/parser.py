@@ -41,7 +41,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 class BinaryFileError(ValueError):
-    """Raised when a file given as a log holds NUL bytes, so it is not a text log."""
+    """Raised when a file given as a log contains NUL bytes, so it is not a text log."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__(
@@ -65,7 +65,8 @@ class Event(NamedTuple):
     #: Timestamp text as printed, None when the line has none.
     timestamp: str | None
     #: Printed date and time read as UTC, in microseconds since the epoch. Exact for
-    #: P2Pool and monerod; XMRig prints local time, see `db4e.events.utc_micros`.
+    #: P2Pool and monerod; XMRig prints local time, which the store converts with the
+    #: configured zone.
     ts_micros: int | None
     #: 16-byte hash of the source and the record's normalised bytes.
     identity: bytes
@@ -137,7 +138,7 @@ class ParserStats:
         self.add(other.as_counters())
 
     def as_counters(self) -> dict[str, Any]:
-        """The native counters dict shape of these totals."""
+        """Convert these totals back to the native counters dict shape."""
         counters: dict[str, Any] = {
             name: getattr(self, name)
             for name in (
@@ -159,7 +160,7 @@ class ParserStats:
         return counters
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with stable keys, kinds sorted by name."""
+        """Convert to a JSON-ready dict with stable keys, kinds sorted by name."""
         return {
             "bytes": self.bytes,
             "lines": self.lines,
