@@ -1,6 +1,9 @@
 //! Byte-level helpers shared by the source parsers: cleaning lines, timestamps and numbers.
 
+use std::sync::LazyLock;
+
 use memchr::memchr;
+use regex::bytes::{CaptureLocations, Regex};
 
 const ESC: u8 = 0x1b;
 
@@ -232,6 +235,46 @@ pub fn lossy(b: &[u8]) -> String {
 /// Splits `s` at the first occurrence of `sep`.
 pub fn split_once<'a>(s: &'a [u8], sep: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
     memchr::memmem::find(s, sep).map(|p| (&s[..p], &s[p + sep.len()..]))
+}
+
+/// A regex compiled once per process, with capture slots that the owner reuses for every
+/// line, so that a match attempt allocates nothing (`Regex::captures` allocates per call).
+pub struct Pattern {
+    regex: &'static Regex,
+    locations: CaptureLocations,
+}
+
+impl Pattern {
+    pub fn new(regex: &'static LazyLock<Regex>) -> Self {
+        let regex = LazyLock::force(regex);
+        Pattern {
+            regex,
+            locations: regex.capture_locations(),
+        }
+    }
+
+    /// Matches `haystack`, returning its capture groups, or `None` when it does not match.
+    pub fn captures<'h>(&mut self, haystack: &'h [u8]) -> Option<Groups<'_, 'h>> {
+        self.regex.captures_read(&mut self.locations, haystack)?;
+        Some(Groups {
+            locations: &self.locations,
+            haystack,
+        })
+    }
+}
+
+/// The capture groups of one successful `Pattern` match.
+pub struct Groups<'p, 'h> {
+    locations: &'p CaptureLocations,
+    haystack: &'h [u8],
+}
+
+impl<'h> Groups<'_, 'h> {
+    /// The bytes of group `i`, or `None` when the group did not take part in the match.
+    pub fn get(&self, i: usize) -> Option<&'h [u8]> {
+        let (start, end) = self.locations.get(i)?;
+        self.haystack.get(start..end)
+    }
 }
 
 #[cfg(test)]
