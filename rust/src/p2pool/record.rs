@@ -1,0 +1,83 @@
+//! One P2Pool record as the parser sees it, and the events built from it.
+
+use super::fields::Fields;
+use crate::event::{identity, Event, Source};
+use crate::text::{datetime_micros, lossy};
+
+/// The parts of a record's first line, borrowed from the input.
+pub struct Record<'a> {
+    /// The level word without its padding; only the log file has it.
+    pub level: Option<&'a [u8]>,
+    /// `None` for the untimestamped panic line.
+    pub timestamp: Option<&'a [u8]>,
+    pub category: Option<&'a [u8]>,
+    /// The text after the category, without trailing blanks.
+    pub message: &'a [u8],
+    /// The first line from the timestamp on, without trailing blanks: the identity input.
+    pub line: &'a [u8],
+    pub offset: u64,
+    pub number: u64,
+}
+
+/// The owned header fields of an event, kept while a record of several lines is pending.
+pub struct Header {
+    level: Option<String>,
+    timestamp: Option<String>,
+    ts_micros: Option<i64>,
+    category: Option<String>,
+    pub offset: u64,
+    pub number: u64,
+}
+
+impl Record<'_> {
+    pub fn header(&self) -> Header {
+        Header {
+            level: self.level.map(lossy),
+            timestamp: self.timestamp.map(lossy),
+            ts_micros: self.timestamp.and_then(datetime_micros),
+            category: self.category.map(lossy),
+            offset: self.offset,
+            number: self.number,
+        }
+    }
+
+    /// Builds the event of a one-line record.
+    pub fn event(&self, kind: &'static str, fields: Fields) -> Event {
+        let id = identity(Source::P2pool, &[self.line]);
+        self.header().into_event(kind, fields, id)
+    }
+}
+
+impl Header {
+    pub fn into_event(self, kind: &'static str, fields: Fields, identity: u128) -> Event {
+        Event {
+            source: Source::P2pool,
+            kind,
+            line: self.number,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            ts_micros: self.ts_micros,
+            level: self.level,
+            category: self.category,
+            tag: None,
+            fields,
+            identity,
+        }
+    }
+}
+
+/// Splits a record body into its category and message. `P2Pool API` is the one category of
+/// two words.
+pub fn split_category(body: &[u8]) -> (&[u8], &[u8]) {
+    let Some(space) = memchr::memchr(b' ', body) else {
+        return (body, b"");
+    };
+    let (category, message) = body.split_at(space);
+    let message = message.get(1..).unwrap_or_default();
+    if category == b"P2Pool" {
+        if let Some(rest) = message.strip_prefix(b"API ") {
+            return (body.get(..space + 4).unwrap_or(category), rest);
+        }
+    }
+    (category, message)
+}
