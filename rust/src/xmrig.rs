@@ -29,8 +29,9 @@ static REJECTED: LazyLock<Regex> = LazyLock::new(|| {
     compile(r#"^rejected \((\d+)/(\d+)\) diff (\d+)([KMG]?) "(.*)" \((\d+) ms\)$"#)
 });
 
-/// `speed 10s/60s/15m H10 H60 H15 UNIT max HMAX UNIT[ avg HAVG UNIT]`. v2 up to about v2.6
-/// averaged the first value over 2.5 s and wrote `max:`; v6 appends `avg` for GhostRider.
+/// `speed 10s/60s/15m H10 H60 H15 UNIT max HMAX UNIT[ avg HAVG UNIT]`. Early v2 releases
+/// (v2.6.2 for one) average the first value over 2.5 s and write `max:`, and that value goes
+/// into `h10s`. v6 appends `avg` for GhostRider.
 static SPEED: LazyLock<Regex> = LazyLock::new(|| {
     compile(
         r"^speed (?:10s|2\.5s)/60s/15m (\S+) (\S+) (\S+) ([kKMGT]?H/s) max:? (\S+) [kKMGT]?H/s(?: avg (\S+) [kKMGT]?H/s)?$",
@@ -46,7 +47,7 @@ static NEW_JOB: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// `use pool HOST:PORT[ (ZMQ:P)] TLS IP`, where TLS is empty (two spaces) on a plain
-/// connection; v2 prints only the IP.
+/// connection. v2 prints only the IP.
 static USE_POOL: LazyLock<Regex> =
     LazyLock::new(|| compile(r"^use pool (\S+)(?: \(ZMQ:\d+\))?(?:\s+(\S+))?(?:\s+(\S+))?$"));
 
@@ -72,7 +73,8 @@ static READY_V2: LazyLock<Regex> = LazyLock::new(|| {
     compile(r"^READY \(CPU\) threads (\d+\(\d+\)) huge pages (\d+/\d+) (\d+(?:\.\d+)?)%")
 });
 
-/// The banner's `ABOUT        XMRig/VERSION COMPILER` line (v2.8 and later).
+/// The banner's `ABOUT        XMRig/VERSION COMPILER` line. v2.6.2 prints a `VERSIONS:` line
+/// in its place, which is not read.
 static ABOUT: LazyLock<Regex> =
     LazyLock::new(|| compile(r"^ABOUT\s+XMRig/(\S+)(?:\s+(.*\S))?\s*$"));
 
@@ -171,7 +173,7 @@ impl SourceParser for XmrigParser {
 }
 
 /// Splits what follows the timestamp's `]` into the tag, if any, and the trimmed message.
-/// Since v3 a tag follows two spaces; a v2 message follows one space and has no tag.
+/// Since v3 a tag follows two spaces, while a v2 message follows one space and has no tag.
 fn split_tag(rest: &[u8]) -> (Option<&[u8]>, &[u8]) {
     let Some(tagged) = rest.strip_prefix(b"  ") else {
         return (None, trim(rest));
@@ -215,7 +217,7 @@ impl XmrigParser {
         }
     }
 
-    /// The read and connect errors, which start with the pool's address.
+    /// Parses the read and connect errors, which start with the pool's address.
     fn pool_error(&mut self, message: &[u8]) -> Option<Parsed> {
         let p = &mut self.patterns;
         if memmem::find(message, b"read error: \"").is_some() {
@@ -251,7 +253,7 @@ fn opt_text(b: Option<&[u8]>) -> Value {
     b.map_or(Value::Null, text)
 }
 
-/// Parses a required count or height; a number too long for `u128` rejects the line.
+/// Parses a required count or height. A number too long for `u128` rejects the line.
 fn uint(b: Option<&[u8]>) -> Option<Value> {
     Some(Value::UInt(parse_uint(b?)?))
 }
@@ -263,7 +265,8 @@ fn opt_uint(b: Option<&[u8]>) -> Option<Value> {
     }
 }
 
-/// A hashrate column: the printed digits, or null for `n/a` (not measured yet).
+/// Converts a hashrate column to its printed digits, or to null for `n/a` (not measured yet).
+/// Anything else rejects the line.
 fn rate(b: Option<&[u8]>) -> Option<Value> {
     match b {
         None | Some(b"n/a") => Some(Value::Null),
@@ -380,4 +383,617 @@ fn signal(message: &[u8]) -> Option<Parsed> {
         return None;
     }
     Some(("xmrig_signal", vec![("signal", text(name))]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::parse_all;
+
+    /// An expected field value.
+    #[derive(Clone, Copy, Debug)]
+    enum X {
+        Null,
+        S(&'static str),
+        U(u128),
+    }
+
+    impl X {
+        fn value(self) -> Value {
+            match self {
+                X::Null => Value::Null,
+                X::S(s) => Value::Str(s.to_string()),
+                X::U(v) => Value::UInt(v),
+            }
+        }
+    }
+
+    struct Case {
+        name: &'static str,
+        input: &'static [u8],
+        /// The one expected event's kind, or `None` when the input must yield no event.
+        kind: Option<&'static str>,
+        tag: Option<&'static str>,
+        fields: &'static [(&'static str, X)],
+    }
+
+    const CASES: &[Case] = &[
+        Case {
+            name: "v6 accepted",
+            input: b"[2022-12-25 19:17:27.366]  cpu      accepted (8/1) diff 120001 (245 ms)\n",
+            kind: Some("xmrig_accepted"),
+            tag: Some("cpu"),
+            fields: &[
+                ("accepted", X::U(8)),
+                ("rejected", X::U(1)),
+                ("diff", X::U(120001)),
+                ("diff_scale", X::S("")),
+                ("latency_ms", X::U(245)),
+            ],
+        },
+        Case {
+            name: "v6 accepted, diff in K",
+            input: b"[2024-01-02 03:04:05.006]  cpu      accepted (3/0) diff 1200K (80 ms)\n",
+            kind: Some("xmrig_accepted"),
+            tag: Some("cpu"),
+            fields: &[("diff", X::U(1200)), ("diff_scale", X::S("K"))],
+        },
+        Case {
+            name: "v6 accepted, diff in G",
+            input: b"[2024-01-02 03:04:05.006]  opencl   accepted (3/0) diff 350G (80 ms)\n",
+            kind: Some("xmrig_accepted"),
+            tag: Some("opencl"),
+            fields: &[("diff", X::U(350)), ("diff_scale", X::S("G"))],
+        },
+        Case {
+            name: "v5 short tag accepted",
+            input: b"[2020-06-23 10:44:13.665]  cpu  accepted (1/0) diff 50000 (94 ms)\n",
+            kind: Some("xmrig_accepted"),
+            tag: Some("cpu"),
+            fields: &[("accepted", X::U(1)), ("latency_ms", X::U(94))],
+        },
+        Case {
+            name: "v2 accepted, no tag, no ms",
+            input: b"[2018-05-17 03:16:30] accepted (1/0) diff 30000 (120 ms)\n",
+            kind: Some("xmrig_accepted"),
+            tag: None,
+            fields: &[("diff", X::U(30000)), ("latency_ms", X::U(120))],
+        },
+        Case {
+            name: "accepted with CRLF",
+            input: b"[2022-12-25 19:17:27.366]  cpu      accepted (8/1) diff 120001 (245 ms)\r\n",
+            kind: Some("xmrig_accepted"),
+            tag: Some("cpu"),
+            fields: &[("latency_ms", X::U(245))],
+        },
+        Case {
+            name: "v6 rejected",
+            input: b"[2021-11-28 12:09:05.552]  cpu      rejected (697/1917) diff 16384 \"Stale share\" (66 ms)\n",
+            kind: Some("xmrig_rejected"),
+            tag: Some("cpu"),
+            fields: &[
+                ("accepted", X::U(697)),
+                ("rejected", X::U(1917)),
+                ("diff", X::U(16384)),
+                ("diff_scale", X::S("")),
+                ("reason", X::S("Stale share")),
+                ("latency_ms", X::U(66)),
+            ],
+        },
+        Case {
+            name: "rejected reason with quotes and invalid UTF-8",
+            input: b"[2021-11-28 12:09:05.552]  cpu      rejected (1/2) diff 5M \"bad \"x\" \xff\" (7 ms)\n",
+            kind: Some("xmrig_rejected"),
+            tag: Some("cpu"),
+            fields: &[
+                ("diff", X::U(5)),
+                ("diff_scale", X::S("M")),
+                ("reason", X::S("bad \"x\" \u{fffd}")),
+            ],
+        },
+        Case {
+            name: "v6 speed",
+            input: b"[2021-11-28 12:09:27.746]  miner    speed 10s/60s/15m 6010.5 6534.7 6072.1 H/s max 22685.6 H/s\n",
+            kind: Some("xmrig_speed"),
+            tag: Some("miner"),
+            fields: &[
+                ("h10s", X::S("6010.5")),
+                ("h60s", X::S("6534.7")),
+                ("h15m", X::S("6072.1")),
+                ("max", X::S("22685.6")),
+                ("unit", X::S("H/s")),
+                ("avg", X::Null),
+            ],
+        },
+        Case {
+            name: "speed not yet measured",
+            input: b"[2021-11-28 16:13:25.004]  miner    speed 10s/60s/15m n/a n/a n/a H/s max n/a H/s\n",
+            kind: Some("xmrig_speed"),
+            tag: Some("miner"),
+            fields: &[
+                ("h10s", X::Null),
+                ("h60s", X::Null),
+                ("h15m", X::Null),
+                ("max", X::Null),
+                ("unit", X::S("H/s")),
+            ],
+        },
+        Case {
+            name: "speed in MH/s",
+            input: b"[2023-03-01 00:00:00.000]  miner    speed 10s/60s/15m 1.20 1.19 n/a MH/s max 1.25 MH/s\n",
+            kind: Some("xmrig_speed"),
+            tag: Some("miner"),
+            fields: &[
+                ("h10s", X::S("1.20")),
+                ("h15m", X::Null),
+                ("max", X::S("1.25")),
+                ("unit", X::S("MH/s")),
+            ],
+        },
+        Case {
+            name: "speed with GhostRider avg",
+            input: b"[2023-03-01 00:00:00.000]  miner    speed 10s/60s/15m 812.4 806.1 799.0 H/s max 830.2 H/s avg 801.7 H/s\n",
+            kind: Some("xmrig_speed"),
+            tag: Some("miner"),
+            fields: &[("max", X::S("830.2")), ("avg", X::S("801.7"))],
+        },
+        Case {
+            name: "v5 speed without tag",
+            input: b"[2020-06-23 10:45:13.555] speed 10s/60s/15m 23456.1 23401.9 n/a H/s max 23499.0 H/s\n",
+            kind: Some("xmrig_speed"),
+            tag: None,
+            fields: &[("h10s", X::S("23456.1")), ("h15m", X::Null)],
+        },
+        Case {
+            name: "v2 speed with 2.5s window and max:",
+            input: b"[2018-05-17 03:16:26] speed 2.5s/60s/15m 70.5 n/a n/a H/s max: n/a H/s\n",
+            kind: Some("xmrig_speed"),
+            tag: None,
+            fields: &[
+                ("h10s", X::S("70.5")),
+                ("h60s", X::Null),
+                ("max", X::Null),
+                ("unit", X::S("H/s")),
+            ],
+        },
+        Case {
+            name: "v6 new job with ZMQ port and transactions",
+            input: b"[2022-10-18 22:02:07.200]  net      new job from 127.0.0.1:3333 (ZMQ:18083) diff 120M algo rx/0 height 2736376 (41 tx)\n",
+            kind: Some("xmrig_new_job"),
+            tag: Some("net"),
+            fields: &[
+                ("pool", X::S("127.0.0.1:3333")),
+                ("diff", X::U(120)),
+                ("diff_scale", X::S("M")),
+                ("algo", X::S("rx/0")),
+                ("height", X::U(2736376)),
+                ("tx_count", X::U(41)),
+            ],
+        },
+        Case {
+            name: "v2 new job without height",
+            input: b"[2018-05-17 03:16:21] new job from pool.example.net:5555 diff 30000 algo cn-heavy\n",
+            kind: Some("xmrig_new_job"),
+            tag: None,
+            fields: &[
+                ("pool", X::S("pool.example.net:5555")),
+                ("diff", X::U(30000)),
+                ("algo", X::S("cn-heavy")),
+                ("height", X::Null),
+                ("tx_count", X::Null),
+            ],
+        },
+        Case {
+            name: "v6 use pool without TLS",
+            input: b"[2022-10-18 22:02:07.200]  net      use pool 127.0.0.1:3333  127.0.0.1\n",
+            kind: Some("xmrig_use_pool"),
+            tag: Some("net"),
+            fields: &[
+                ("pool", X::S("127.0.0.1:3333")),
+                ("tls", X::Null),
+                ("ip", X::S("127.0.0.1")),
+            ],
+        },
+        Case {
+            name: "v6 use pool with TLS and ZMQ port",
+            input: b"[2024-05-01 08:00:00.000]  net      use pool pool.example.net:443 (ZMQ:18083) TLSv1.3 192.0.2.7\n",
+            kind: Some("xmrig_use_pool"),
+            tag: Some("net"),
+            fields: &[
+                ("pool", X::S("pool.example.net:443")),
+                ("tls", X::S("TLSv1.3")),
+                ("ip", X::S("192.0.2.7")),
+            ],
+        },
+        Case {
+            name: "v2 use pool with colour padding",
+            input: b"[2018-05-17 03:16:21] use pool pool.example.net:5555 192.0.2.8 \n",
+            kind: Some("xmrig_use_pool"),
+            tag: None,
+            fields: &[("tls", X::Null), ("ip", X::S("192.0.2.8"))],
+        },
+        Case {
+            name: "v6 use pool in console colours",
+            input: b"\x1b[1;30m[2022-10-18 22:02:07.200]\x1b[0m \x1b[1;44;37m net     \x1b[0m \x1b[1;37muse pool \x1b[0m\x1b[1;36m127.0.0.1:3333 \x1b[0m\x1b[1;32m\x1b[0m \x1b[1;30m127.0.0.1\x1b[0m\n",
+            kind: Some("xmrig_use_pool"),
+            tag: Some("net"),
+            fields: &[
+                ("pool", X::S("127.0.0.1:3333")),
+                ("tls", X::Null),
+                ("ip", X::S("127.0.0.1")),
+            ],
+        },
+        Case {
+            name: "v6 read error",
+            input: b"[2022-12-25 19:18:16.894]  net      xmr.pool.example:2222 read error: \"end of file\"\n",
+            kind: Some("xmrig_read_error"),
+            tag: Some("net"),
+            fields: &[
+                ("pool", X::S("xmr.pool.example:2222")),
+                ("error", X::S("end of file")),
+            ],
+        },
+        Case {
+            name: "v5 read error in brackets",
+            input: b"[2020-06-23 10:44:13.555] [pool.example.net:3333] read error: \"connection reset by peer\"\n",
+            kind: Some("xmrig_read_error"),
+            tag: None,
+            fields: &[
+                ("pool", X::S("pool.example.net:3333")),
+                ("error", X::S("connection reset by peer")),
+            ],
+        },
+        Case {
+            name: "v6.19 connect error with IP",
+            input: b"[2023-06-01 12:00:00.000]  net      127.0.0.1:3333 192.0.2.1 connect error: \"connection refused\"\n",
+            kind: Some("xmrig_connect_error"),
+            tag: Some("net"),
+            fields: &[
+                ("pool", X::S("127.0.0.1:3333")),
+                ("ip", X::S("192.0.2.1")),
+                ("error", X::S("connection refused")),
+            ],
+        },
+        Case {
+            name: "v6 connect error before the IP column",
+            input: b"[2022-01-01 12:00:00.000]  net      127.0.0.1:3333 connect error: \"connection refused\"\n",
+            kind: Some("xmrig_connect_error"),
+            tag: Some("net"),
+            fields: &[
+                ("pool", X::S("127.0.0.1:3333")),
+                ("ip", X::Null),
+                ("error", X::S("connection refused")),
+            ],
+        },
+        Case {
+            name: "v2 connect error in brackets",
+            input: b"[2018-05-17 03:16:21] [pool.example.net:5555] connect error: \"operation canceled\"\n",
+            kind: Some("xmrig_connect_error"),
+            tag: None,
+            fields: &[
+                ("pool", X::S("pool.example.net:5555")),
+                ("ip", X::Null),
+                ("error", X::S("operation canceled")),
+            ],
+        },
+        Case {
+            name: "no active pools",
+            input: b"[2022-12-25 19:18:16.894]  net      no active pools, stop mining\n",
+            kind: Some("xmrig_no_active_pools"),
+            tag: Some("net"),
+            fields: &[],
+        },
+        Case {
+            name: "v6 READY with huge pages",
+            input: b"[2022-10-18 22:02:08.100]  cpu      READY threads 12/12 (12) huge pages 100% 12/12 memory 24576 KB (12 ms)\n",
+            kind: Some("xmrig_ready"),
+            tag: Some("cpu"),
+            fields: &[
+                ("threads", X::S("12/12 (12)")),
+                ("huge_pages_percent", X::S("100")),
+                ("huge_pages", X::S("12/12")),
+            ],
+        },
+        Case {
+            name: "v5 READY wrapped by a terminal",
+            input: b"[2020-06-23 10:44:13.555]  cpu  READY threads 96/96 (96) huge pages 100% 96/96 m\nemory 196608 KB (2981 ms)\n",
+            kind: Some("xmrig_ready"),
+            tag: Some("cpu"),
+            fields: &[
+                ("threads", X::S("96/96 (96)")),
+                ("huge_pages_percent", X::S("100")),
+                ("huge_pages", X::S("96/96")),
+            ],
+        },
+        Case {
+            name: "v5 OpenCL READY",
+            input: b"[2020-06-23 10:44:13.555]  ocl  READY threads 2/2 (1534 ms)\n",
+            kind: Some("xmrig_ready"),
+            tag: Some("ocl"),
+            fields: &[
+                ("threads", X::S("2/2")),
+                ("huge_pages_percent", X::Null),
+                ("huge_pages", X::Null),
+            ],
+        },
+        Case {
+            name: "v2 READY (CPU)",
+            input: b"[2018-05-17 03:16:21] READY (CPU) threads 6(6) huge pages 12/12 100% memory 24.0 MB\n",
+            kind: Some("xmrig_ready"),
+            tag: None,
+            fields: &[
+                ("threads", X::S("6(6)")),
+                ("huge_pages_percent", X::S("100")),
+                ("huge_pages", X::S("12/12")),
+            ],
+        },
+        Case {
+            name: "v6 SIGTERM",
+            input: b"[2024-02-03 04:05:06.007]  signal   SIGTERM received, exiting\n",
+            kind: Some("xmrig_signal"),
+            tag: Some("signal"),
+            fields: &[("signal", X::S("SIGTERM"))],
+        },
+        Case {
+            name: "v2 Ctrl+C",
+            input: b"[2018-05-17 03:20:00] Ctrl+C received, exiting\n",
+            kind: Some("xmrig_signal"),
+            tag: None,
+            fields: &[("signal", X::S("Ctrl+C"))],
+        },
+        Case {
+            name: "banner ABOUT",
+            input: b" * ABOUT        XMRig/6.18.0 gcc/12.1.0\n",
+            kind: Some("xmrig_about"),
+            tag: None,
+            fields: &[("version", X::S("6.18.0")), ("build", X::S("gcc/12.1.0"))],
+        },
+        Case {
+            name: "banner ABOUT in colours with CRLF",
+            input: b"\x1b[1;32m * \x1b[0m\x1b[1;37mABOUT        \x1b[0m\x1b[1;36mXMRig/6.21.0\x1b[0m\x1b[1;37m MSVC/2019\x1b[0m\r\n",
+            kind: Some("xmrig_about"),
+            tag: None,
+            fields: &[("version", X::S("6.21.0")), ("build", X::S("MSVC/2019"))],
+        },
+        Case {
+            name: "other banner line",
+            input: b" * POOL #1      127.0.0.1:3333 algo auto\n",
+            kind: None,
+            tag: None,
+            fields: &[],
+        },
+        Case {
+            name: "accepted without latency",
+            input: b"[2022-12-25 19:17:27.366]  cpu      accepted (8/1) diff 120001\n",
+            kind: None,
+            tag: None,
+            fields: &[],
+        },
+        Case {
+            name: "speed with a value that is no number",
+            input: b"[2021-11-28 12:09:27.746]  miner    speed 10s/60s/15m 60x0.5 6534.7 6072.1 H/s max 22685.6 H/s\n",
+            kind: None,
+            tag: None,
+            fields: &[],
+        },
+        Case {
+            name: "new job without difficulty",
+            input: b"[2022-10-18 22:02:07.200]  net      new job from 127.0.0.1:3333 algo rx/0\n",
+            kind: None,
+            tag: None,
+            fields: &[],
+        },
+        Case {
+            name: "DNS error is no read error",
+            input: b"[2022-10-18 22:02:07.200]  net      127.0.0.1:3333 DNS error: \"unknown node or service\"\n",
+            kind: None,
+            tag: None,
+            fields: &[],
+        },
+        Case {
+            name: "signal that XMRig does not handle",
+            input: b"[2024-02-03 04:05:06.007]  signal   SIGKILL received, exiting\n",
+            kind: None,
+            tag: None,
+            fields: &[],
+        },
+        Case {
+            name: "dev donate",
+            input: b"[2024-02-03 04:05:06.007]  net      dev donate started\n",
+            kind: None,
+            tag: None,
+            fields: &[],
+        },
+        Case {
+            name: "difficulty too long for 128 bits",
+            input: b"[2024-02-03 04:05:06.007]  cpu      accepted (1/0) diff 1234567890123456789012345678901234567890 (5 ms)\n",
+            kind: None,
+            tag: None,
+            fields: &[],
+        },
+        Case {
+            name: "partial last line",
+            input: b"[2022-12-25 19:17:27.366]  cpu      accepted (8/1) diff 120001 (245 ms)",
+            kind: None,
+            tag: None,
+            fields: &[],
+        },
+    ];
+
+    #[test]
+    fn parse_table() {
+        for case in CASES {
+            let (events, _) = parse_all(case.input, false);
+            let Some(kind) = case.kind else {
+                assert!(events.is_empty(), "{}: unexpected {events:?}", case.name);
+                continue;
+            };
+            assert_eq!(events.len(), 1, "{}: {events:?}", case.name);
+            let event = &events[0];
+            assert_eq!(event.kind, kind, "{}", case.name);
+            assert_eq!(event.source, Source::Xmrig, "{}", case.name);
+            assert_eq!(event.tag.as_deref(), case.tag, "{}", case.name);
+            assert_eq!(event.level, None, "{}", case.name);
+            for (name, want) in case.fields {
+                assert_eq!(
+                    event.field(name),
+                    Some(&want.value()),
+                    "{}: field {name}",
+                    case.name
+                );
+            }
+        }
+    }
+
+    fn kinds_fields(events: &[Event]) -> Vec<(&'static str, Vec<&'static str>)> {
+        events
+            .iter()
+            .map(|e| (e.kind, e.fields.iter().map(|(n, _)| *n).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn field_order_per_kind() {
+        let input = concat!(
+            "[2021-11-28 12:09:05.552]  cpu      rejected (1/2) diff 16384 \"Low diff share\" (66 ms)\n",
+            "[2021-11-28 12:09:06.552]  cpu      accepted (2/2) diff 16384 (66 ms)\n",
+            "[2021-11-28 12:09:27.746]  miner    speed 10s/60s/15m 1.0 2.0 3.0 H/s max 4.0 H/s\n",
+            "[2021-11-28 16:13:31.531]  net      new job from 127.0.0.1:3333 diff 50001 algo rx/0 height 2503209 (9 tx)\n",
+            "[2022-10-18 22:02:07.200]  net      use pool 127.0.0.1:3333  127.0.0.1\n",
+            "[2022-12-25 19:18:16.894]  net      127.0.0.1:3333 read error: \"end of file\"\n",
+            "[2023-06-01 12:00:00.000]  net      127.0.0.1:3333 192.0.2.1 connect error: \"connection refused\"\n",
+            "[2022-10-18 22:02:08.100]  cpu      READY threads 12/12 (12) huge pages 100% 12/12 memory 24576 KB (12 ms)\n",
+            "[2024-02-03 04:05:06.007]  signal   SIGINT received, exiting\n",
+        );
+        let (events, _) = parse_all(input.as_bytes(), false);
+        let want: Vec<(&str, Vec<&str>)> = vec![
+            (
+                "xmrig_rejected",
+                vec![
+                    "accepted",
+                    "rejected",
+                    "diff",
+                    "diff_scale",
+                    "reason",
+                    "latency_ms",
+                ],
+            ),
+            (
+                "xmrig_accepted",
+                vec!["accepted", "rejected", "diff", "diff_scale", "latency_ms"],
+            ),
+            (
+                "xmrig_speed",
+                vec!["h10s", "h60s", "h15m", "max", "unit", "avg"],
+            ),
+            (
+                "xmrig_new_job",
+                vec!["pool", "diff", "diff_scale", "algo", "height", "tx_count"],
+            ),
+            ("xmrig_use_pool", vec!["pool", "tls", "ip"]),
+            ("xmrig_read_error", vec!["pool", "error"]),
+            ("xmrig_connect_error", vec!["pool", "ip", "error"]),
+            (
+                "xmrig_ready",
+                vec!["threads", "huge_pages_percent", "huge_pages"],
+            ),
+            ("xmrig_signal", vec!["signal"]),
+        ];
+        assert_eq!(kinds_fields(&events), want);
+    }
+
+    #[test]
+    fn timestamp_read_as_utc() {
+        let (events, _) = parse_all(
+            b"[2024-02-29 12:00:00.250]  net      no active pools, stop mining\n",
+            false,
+        );
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].timestamp.as_deref(),
+            Some("2024-02-29 12:00:00.250")
+        );
+        assert_eq!(events[0].ts_micros, Some(1_709_208_000_250_000));
+    }
+
+    #[test]
+    fn about_has_no_timestamp() {
+        let (events, _) = parse_all(b" * ABOUT        XMRig/6.18.0 gcc/12.1.0\n", false);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].timestamp, None);
+        assert_eq!(events[0].ts_micros, None);
+    }
+
+    #[test]
+    fn identity_ignores_colours_and_crlf() {
+        let plain = b"[2022-10-18 22:02:07.200]  net      use pool 127.0.0.1:3333  127.0.0.1\n";
+        let coloured = b"\x1b[1;30m[2022-10-18 22:02:07.200]\x1b[0m \x1b[1;44;37m net     \x1b[0m \x1b[1;37muse pool \x1b[0m\x1b[1;36m127.0.0.1:3333 \x1b[0m\x1b[1;32m\x1b[0m \x1b[1;30m127.0.0.1\x1b[0m\r\n";
+        let (a, _) = parse_all(plain, false);
+        let (b, _) = parse_all(coloured, false);
+        assert_eq!(a.len(), 1);
+        assert_eq!(b.len(), 1);
+        assert_eq!(a[0].identity, b[0].identity);
+    }
+
+    #[test]
+    fn banner_lines_are_continuations() {
+        let input = concat!(
+            " * CPU          AMD Ryzen 5 5600H with Radeon Graphics (1) 64-bit AES\n",
+            "                L2:3.0 MB L3:16.0 MB 6C/12T NUMA:1\n",
+            " * ABOUT        XMRig/6.18.0 gcc/12.1.0\n",
+        );
+        let (events, counters) = parse_all(input.as_bytes(), false);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].line, 3);
+        assert_eq!(counters.records[1], 2);
+        assert_eq!(counters.unrecognised_records[1], 1);
+        assert_eq!(counters.continuation_lines, 1);
+        assert_eq!(counters.unrecognised_lines, 0);
+    }
+
+    #[test]
+    fn wrapped_piece_before_any_record() {
+        let (events, counters) = parse_all(b"emory 196608 KB (2981 ms)\n", false);
+        assert!(events.is_empty());
+        assert_eq!(counters.unrecognised_lines, 1);
+        assert_eq!(counters.continuation_lines, 0);
+    }
+
+    #[test]
+    fn patterns_compile() {
+        let _ = Patterns::default();
+    }
+
+    /// Bytes that separate or delimit the fields of XMRig lines.
+    const NOISE: &[u8] = b" \t\"()[]/:%\x1b\r\n";
+
+    /// Feeds 20,000 mutated copies of the table's lines through the stream parser, which must
+    /// not panic on any of them.
+    #[test]
+    fn mutated_lines_never_panic() {
+        let seeds: Vec<&[u8]> = CASES.iter().map(|c| c.input).collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let seed = seeds[(next() % seeds.len() as u64) as usize];
+            let mut line = seed.to_vec();
+            for _ in 0..(next() % 4 + 1) {
+                let at = (next() % line.len() as u64) as usize;
+                match next() % 3 {
+                    0 => line[at] = next() as u8,
+                    1 => line.truncate(at),
+                    _ => line.insert(at, NOISE[(next() % NOISE.len() as u64) as usize]),
+                }
+                if line.is_empty() {
+                    break;
+                }
+            }
+            let _ = parse_all(&line, true);
+        }
+    }
 }
