@@ -170,7 +170,7 @@ class Simulator:
 
     def startup(self) -> None:
         """Write the records of a start: log, version, sidechain configuration, ZMQ."""
-        self._event("log_started", "NOTICE", "Log", "Log started", {})
+        self._event("log_started", "NOTICE", "Log", "started", {})
         build = "built with GCC/14.2.0 on Aug  5 2026"
         self._event(
             "version",
