@@ -100,52 +100,32 @@ struct Record<'a> {
     level: &'a [u8],
     /// `F`, `E`, `W`, `I`, `D` or `T`, from either form of the level.
     severity: u8,
-    /// The log file's category column; the console has none.
+    /// The log file's category column, absent on the console.
     category: Option<&'a [u8]>,
     /// The message, trimmed of blanks and terminal padding.
     message: &'a [u8],
 }
 
-/// The header fields of a record's event.
-struct Header {
-    timestamp: String,
-    ts_micros: Option<i64>,
-    level: String,
-    category: Option<String>,
+/// The position and header columns of a record's first line.
+struct Origin<'a> {
     offset: u64,
     number: u64,
-    /// `TIMESTAMP SEVERITY MESSAGE`: the columns that the file and console copies of a record
-    /// share, so that both copies get one identity.
-    normalised: Vec<u8>,
+    timestamp: &'a [u8],
+    level: &'a [u8],
+    category: Option<&'a [u8]>,
 }
 
-impl Header {
-    fn new(line: &Line<'_>, record: &Record<'_>) -> Self {
-        let mut normalised = Vec::with_capacity(record.timestamp.len() + record.message.len() + 3);
-        normalised.extend_from_slice(record.timestamp);
-        normalised.extend_from_slice(&[b' ', record.severity, b' ']);
-        normalised.extend_from_slice(record.message);
-        Header {
-            timestamp: lossy(record.timestamp),
-            ts_micros: datetime_micros(record.timestamp),
-            level: lossy(record.level),
-            category: record.category.map(lossy),
-            offset: line.offset,
-            number: line.number,
-            normalised,
-        }
-    }
-
-    fn event(self, kind: &'static str, fields: Fields, id: u128) -> Event {
+impl Origin<'_> {
+    fn event(&self, kind: &'static str, fields: Fields, id: u128) -> Event {
         Event {
             source: Source::Monerod,
             kind,
             line: self.number,
             offset: self.offset,
-            timestamp: Some(self.timestamp),
-            ts_micros: self.ts_micros,
-            level: Some(self.level),
-            category: self.category,
+            timestamp: Some(lossy(self.timestamp)),
+            ts_micros: datetime_micros(self.timestamp),
+            level: Some(lossy(self.level)),
+            category: self.category.map(lossy),
             tag: None,
             fields,
             identity: id,
@@ -153,34 +133,56 @@ impl Header {
     }
 }
 
-/// A record whose first line has an empty message: before v0.15 its text follows on lines
+/// Appends `TIMESTAMP SEVERITY MESSAGE`: the columns that the file and console copies of a
+/// record share, so that both copies get one identity.
+fn normalise(out: &mut Vec<u8>, record: &Record<'_>) {
+    out.extend_from_slice(record.timestamp);
+    out.extend_from_slice(&[b' ', record.severity, b' ']);
+    out.extend_from_slice(record.message);
+}
+
+/// A record whose first line has an empty message. Before v0.15 its text follows on lines
 /// without a prefix (the synchronized banner starts this way), so its event waits for them.
+/// The parser keeps one and reuses its buffers, so that once they have grown, a record that
+/// yields nothing allocates nothing.
+#[derive(Default)]
 struct Pending {
-    header: Header,
+    offset: u64,
+    number: u64,
     severity: u8,
-    /// Continuation lines without their trailing blanks, at most `MAX_KEPT_LINES` of them.
-    lines: Vec<Vec<u8>>,
-    kept_bytes: usize,
+    timestamp: Vec<u8>,
+    level: Vec<u8>,
+    category: Vec<u8>,
+    /// False on the console, which has no category column.
+    has_category: bool,
+    /// The normalised first line, then each kept continuation line after a `\n`, without its
+    /// trailing blanks: the bytes of the record's identity.
+    normalised: Vec<u8>,
+    /// Length of the normalised first line at the start of `normalised`.
+    first_len: usize,
+    /// Number of continuation lines kept, at most `MAX_KEPT_LINES`.
+    kept_lines: usize,
     /// True once a continuation line was the synchronized banner.
     synchronized: bool,
 }
 
 /// The record that a line without a prefix belongs to.
-#[derive(Default)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 enum Tail {
     /// No monerod record has started yet.
     #[default]
     Nothing,
     /// A record whose event, if any, is already emitted, so the line adds nothing to it.
     Record,
-    /// A record whose event waits for its continuation lines.
-    Pending(Box<Pending>),
+    /// The record in `MonerodParser::pending`, whose event waits for its continuation lines.
+    Pending,
 }
 
 #[derive(Default)]
 pub struct MonerodParser {
     patterns: Patterns,
     tail: Tail,
+    pending: Pending,
 }
 
 impl SourceParser for MonerodParser {
@@ -196,49 +198,46 @@ impl SourceParser for MonerodParser {
         if record.message.is_empty() {
             // The kind is unknown until the continuation lines arrive. In v0.15 and later none
             // arrive, because an empty line there is a blank line of a longer message.
-            self.tail = Tail::Pending(Box::new(Pending {
-                header: Header::new(line, &record),
-                severity: record.severity,
-                lines: Vec::new(),
-                kept_bytes: 0,
-                synchronized: false,
-            }));
+            self.pending.begin(line, &record);
+            self.tail = Tail::Pending;
             return false;
         }
         let Some((kind, fields)) = self.classify(&record) else {
             return false;
         };
-        let header = Header::new(line, &record);
-        let id = identity(Source::Monerod, &[&header.normalised]);
-        out.push(header.event(kind, fields, id));
+        let mut normalised = Vec::with_capacity(record.timestamp.len() + record.message.len() + 3);
+        normalise(&mut normalised, &record);
+        let origin = Origin {
+            offset: line.offset,
+            number: line.number,
+            timestamp: record.timestamp,
+            level: record.level,
+            category: record.category,
+        };
+        out.push(origin.event(kind, fields, identity(Source::Monerod, &[&normalised])));
         true
     }
 
     fn continuation(&mut self, line: &Line<'_>, _out: &mut Vec<Event>) -> bool {
-        match &mut self.tail {
+        match self.tail {
             Tail::Nothing => false,
             Tail::Record => true,
-            Tail::Pending(pending) => {
-                pending.add(line.text);
+            Tail::Pending => {
+                self.pending.add(line.text);
                 true
             }
         }
     }
 
     fn close(&mut self, out: &mut Vec<Event>) {
-        if !matches!(self.tail, Tail::Pending(_)) {
-            return;
-        }
-        if let Tail::Pending(pending) = std::mem::replace(&mut self.tail, Tail::Record) {
-            out.extend(pending.finish());
+        if self.tail == Tail::Pending {
+            self.tail = Tail::Record;
+            out.extend(self.pending.finish());
         }
     }
 
     fn pending_start(&self) -> Option<(u64, u64)> {
-        match &self.tail {
-            Tail::Pending(pending) => Some((pending.header.offset, pending.header.number)),
-            Tail::Nothing | Tail::Record => None,
-        }
+        (self.tail == Tail::Pending).then_some((self.pending.offset, self.pending.number))
     }
 }
 
@@ -263,41 +262,70 @@ impl MonerodParser {
 }
 
 impl Pending {
+    /// Starts a pending record, reusing the buffers of the previous one.
+    fn begin(&mut self, line: &Line<'_>, record: &Record<'_>) {
+        self.offset = line.offset;
+        self.number = line.number;
+        self.severity = record.severity;
+        replace_bytes(&mut self.timestamp, record.timestamp);
+        replace_bytes(&mut self.level, record.level);
+        replace_bytes(&mut self.category, record.category.unwrap_or_default());
+        self.has_category = record.category.is_some();
+        self.normalised.clear();
+        normalise(&mut self.normalised, record);
+        self.first_len = self.normalised.len();
+        self.kept_lines = 0;
+        self.synchronized = false;
+    }
+
     fn add(&mut self, text: &[u8]) {
         let text = trim_end(text);
         if text.starts_with(SYNCHRONIZED) {
             self.synchronized = true;
         }
-        if self.lines.len() < MAX_KEPT_LINES && self.kept_bytes + text.len() <= MAX_KEPT_BYTES {
-            self.kept_bytes += text.len();
-            self.lines.push(text.to_vec());
+        let kept_bytes = self.normalised.len() - self.first_len;
+        if self.kept_lines < MAX_KEPT_LINES && kept_bytes + 1 + text.len() <= MAX_KEPT_BYTES {
+            self.kept_lines += 1;
+            self.normalised.push(b'\n');
+            self.normalised.extend_from_slice(text);
         }
     }
 
     /// Emits the banner's synchronized event, or a warning, error or fatal whose message is
     /// the continuation lines. Any other record yields nothing.
-    fn finish(self) -> Option<Event> {
-        let mut parts: Vec<&[u8]> = vec![&self.header.normalised];
-        parts.extend(self.lines.iter().map(Vec::as_slice));
-        let id = identity(Source::Monerod, &parts);
+    fn finish(&self) -> Option<Event> {
+        let origin = Origin {
+            offset: self.offset,
+            number: self.number,
+            timestamp: &self.timestamp,
+            level: &self.level,
+            category: self.has_category.then_some(self.category.as_slice()),
+        };
+        let id = || identity(Source::Monerod, &[&self.normalised]);
         if self.synchronized {
-            return Some(self.header.event("monerod_synchronized", Vec::new(), id));
+            return Some(origin.event("monerod_synchronized", Vec::new(), id()));
         }
-        let message = join_message(&self.lines);
-        let (kind, fields) = by_severity(self.severity, &message)?;
-        Some(self.header.event(kind, fields, id))
+        let lines = self.normalised.get(self.first_len..).unwrap_or_default();
+        let (kind, fields) = by_severity(self.severity, trim_newlines(lines))?;
+        Some(origin.event(kind, fields, id()))
     }
 }
 
-/// Joins continuation lines with `\n`, without the blank lines at either end.
-fn join_message(lines: &[Vec<u8>]) -> Vec<u8> {
-    let is_text = |l: &&Vec<u8>| !trim(l).is_empty();
-    let first = lines.iter().position(|l| is_text(&l));
-    let last = lines.iter().rposition(|l| is_text(&l));
-    let (Some(first), Some(last)) = (first, last) else {
-        return Vec::new();
-    };
-    lines.get(first..=last).unwrap_or_default().join(&b'\n')
+fn replace_bytes(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    buffer.clear();
+    buffer.extend_from_slice(bytes);
+}
+
+/// Removes the blank lines at both ends of continuation lines joined with `\n`, whose
+/// trailing blanks are already gone.
+fn trim_newlines(mut text: &[u8]) -> &[u8] {
+    while let [b'\n', rest @ ..] = text {
+        text = rest;
+    }
+    while let [rest @ .., b'\n'] = text {
+        text = rest;
+    }
+    text
 }
 
 /// Splits a record's first line into its columns, in the log file's form or the console's.
