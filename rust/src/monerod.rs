@@ -12,6 +12,7 @@
 
 use std::sync::LazyLock;
 
+use memchr::memmem;
 use regex::bytes::Regex;
 
 use crate::event::{identity, Event, Source, Value};
@@ -247,14 +248,18 @@ impl MonerodParser {
     fn classify(&mut self, record: &Record<'_>) -> Option<Parsed> {
         let p = &mut self.patterns;
         let message = record.message;
+        let starts = |prefix: &[u8]| message.starts_with(prefix);
         let specific = match message.first()? {
-            b'M' => version(&mut p.version, message),
-            b'-' => alt_block(&mut p.alt_block, message),
-            b'R' => reorg(&mut p.reorg, message),
-            b'F' => found_block(&mut p.found_block, message),
-            b'V' => update(&mut p.update, message),
-            b'S' | b'[' => sync_progress(&mut p.sync_progress, message),
-            b'Y' if message.starts_with(SYNCHRONIZED) => Some(("monerod_synchronized", vec![])),
+            b'M' if starts(b"Monero '") => version(&mut p.version, message),
+            b'-' if starts(b"----- BLOCK ADDED ") => alt_block(&mut p.alt_block, message),
+            b'R' if starts(b"REORGANIZE SUCCESS! ") => reorg(&mut p.reorg, message),
+            b'F' if starts(b"Found block ") => found_block(&mut p.found_block, message),
+            b'V' if starts(b"Version ") => update(&mut p.update, message),
+            b'S' if starts(b"Synced ") => sync_progress(&mut p.sync_progress, message),
+            b'[' if memmem::find(message, b" Synced ").is_some() => {
+                sync_progress(&mut p.sync_progress, message)
+            }
+            b'Y' if starts(SYNCHRONIZED) => Some(("monerod_synchronized", vec![])),
             _ => None,
         };
         specific.or_else(|| by_severity(record.severity, message))
