@@ -46,8 +46,8 @@ static FOUND_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
 static UPDATE: LazyLock<Regex> =
     LazyLock::new(|| compile(r"^Version (\S+) of \S+ for \S+ is available\b"));
 
-/// `Synced H/TARGET[ (P%, N left…)]`. Up to v0.12 the line starts with the peer
-/// (`[IP:PORT OUT]`) and omits the percentage once H reaches TARGET. The `/` keeps v0.18's
+/// `Synced H/TARGET[ (P%, N left…)]`. v0.12 starts the line with the peer (`[IP:PORT OUT]`)
+/// and omits the percentage once H reaches TARGET. The `/` keeps v0.18's
 /// `Synced N blocks in T (R blocks per second)` out.
 static SYNC_PROGRESS: LazyLock<Regex> =
     LazyLock::new(|| compile(r"^(?:\[[^\]]*\]\s+)?Synced (\d+)/(\d+)(?:\s|$)"));

@@ -188,8 +188,8 @@ fn split_tag(rest: &[u8]) -> (Option<&[u8]>, &[u8]) {
     }
 }
 
-/// Tags are short lowercase words: `cpu`, `net`, `miner`, `config`, `signal`, `randomx`,
-/// `opencl`, `nvidia`, ...
+/// Returns true for a word shaped like a tag: short, lowercase, as `cpu`, `net`, `miner`,
+/// `config`, `signal`, `randomx`, `opencl` and `nvidia` are.
 fn is_tag(word: &[u8]) -> bool {
     (1..=10).contains(&word.len())
         && word
