@@ -240,12 +240,15 @@ def open_log(path: str | os.PathLike[str]) -> Any:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(21, "is a directory, not a log file", str(path))
-    raw = path.open("rb")
+    raw: Any = path.open("rb")
     try:
         head = raw.read(SNIFF_SIZE)
         raw.seek(0)
         if head.startswith(GZIP_MAGIC):
-            stream: Any = gzip.GzipFile(fileobj=raw, mode="rb")
+            # A GzipFile leaves a file object it was given open when it is closed, so
+            # let gzip open (and close) the file itself.
+            raw.close()
+            raw = stream = gzip.open(path, "rb")  # noqa: SIM115 (returned open)
             head = stream.peek(SNIFF_SIZE)[:SNIFF_SIZE]
         else:
             stream = raw
