@@ -140,7 +140,7 @@ def store_text(
     farm: str = "default",
     origin: str = "/var/log/p2pool/p2pool.log",
 ) -> tuple[int, int]:
-    """Parse `text`, store its events as one `import` run and return (new, duplicates)."""
+    """Store the events of `text` as one `import` run; return (new, duplicates)."""
 
     async def insert() -> tuple[int, int]:
         store = await SqliteStore.open(path, farm=farm, xmrig_zone="UTC")
