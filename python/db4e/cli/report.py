@@ -121,18 +121,21 @@ def status(config: Config, as_json: bool, now: int | None) -> None:
     "--out",
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
     help="Write the CSV files into this folder, created if missing "
     "[default: out in the [export] table of the config].",
 )
 @click.option(
     "--days",
     type=click.IntRange(min=1),
+    metavar="N",
     help="Export the last N calendar days, today included "
     "[default: every day from the oldest to the newest event].",
 )
 @click.option(
     "--tz",
     "timezone",
+    metavar="ZONE",
     callback=_check_zone,
     help="Start each day at midnight in this IANA time zone, or `local` "
     "[default: timezone in the [export] table of the config, else UTC].",
@@ -297,7 +300,8 @@ def _hashrate_rows(hashrates: dict[str, Any]) -> list[list[Text]]:
             )
     for speed in hashrates["xmrig"]:
         rate = _format_hashrate(speed["h60s_hs"] or speed["h10s_hs"])
-        rows.append([Text(f"xmrig {speed['origin']}"), Text(rate), *_when(speed)])
+        name = Path(speed["origin"] or "").name or "-"
+        rows.append([Text(f"xmrig {name}"), Text(rate), *_when(speed)])
     return rows
 
 
@@ -323,41 +327,36 @@ def _workers_table(document: dict[str, Any]) -> Table:
     return table
 
 
+_COUNTER_KEYS = (
+    "new_events",
+    "duplicate_events",
+    "lines",
+    "unrecognised_lines",
+    "oversized_lines",
+)
+
+
 def _ingest_table(document: dict[str, Any]) -> Table:
-    table = Table(title="Parser counters", title_justify="left")
-    for column in ("origin", "run", "new", "duplicate", "lines", "unrecognised"):
-        table.add_column(column, justify="left" if column == "origin" else "right")
-    table.add_column("oversized", justify="right")
+    table = Table(
+        title="Parser counters (newest run per log file)", title_justify="left"
+    )
+    table.add_column("log file", overflow="fold")
+    table.add_column("run")
+    for column in ("new", "duplicate", "lines", "unrecognised", "oversized"):
+        table.add_column(column, justify="right", no_wrap=True)
     ingest = document["ingest"]
     for run in ingest["latest_runs"]:
+        state = " (running)" if run["finished_at"] is None else ""
         table.add_row(
-            Text(run["origin"]),
-            Text(f"{run['command']} {run['started_at']}"),
-            *(
-                str(run[key])
-                for key in (
-                    "new_events",
-                    "duplicate_events",
-                    "lines",
-                    "unrecognised_lines",
-                    "oversized_lines",
-                )
-            ),
+            Text(Path(run["origin"]).name),
+            Text(run["command"] + state),
+            *(str(run[key]) for key in _COUNTER_KEYS),
         )
     totals = ingest["totals"]
     table.add_row(
         "all runs",
-        str(totals["runs"]),
-        *(
-            str(totals[key])
-            for key in (
-                "new_events",
-                "duplicate_events",
-                "lines",
-                "unrecognised_lines",
-                "oversized_lines",
-            )
-        ),
+        f"{totals['runs']} runs",
+        *(str(totals[key]) for key in _COUNTER_KEYS),
     )
     return table
 
