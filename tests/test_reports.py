@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -22,6 +23,7 @@ from db4e.parser import Parser
 from db4e.reports import (
     CSV_HEADERS,
     SqliteReportSource,
+    StoreQueryError,
     all_time_window,
     build_status,
     export_csv,
@@ -641,6 +643,41 @@ def test_status_hashrates(db: Path) -> None:
             "h15m_hs": None,
         }
     ]
+
+
+def test_status_xmrig_per_log_file(db: Path) -> None:
+    for rig, rate in (("rig1", "1000.0"), ("rig2", "2000.0")):
+        store_text(
+            db,
+            xmrig_speed("2026-08-16 09:00:00.000", "1.0", "1.0")
+            + xmrig_speed("2026-08-16 10:00:00.000", rate, rate),
+            origin=f"/var/log/xmrig/{rig}.log",
+        )
+    recent = status(db, "2026-08-16T10:30:00Z")["hashrates"]["xmrig"]
+    assert [speed["origin"] for speed in recent] == [
+        "/var/log/xmrig/rig1.log",
+        "/var/log/xmrig/rig2.log",
+    ]
+    assert [speed["h60s_hs"] for speed in recent] == [1000, 2000]
+
+    # With no speed line in the last hour, the newest one of any log is shown.
+    late = status(db, "2026-08-16T12:00:00Z")["hashrates"]["xmrig"]
+    assert len(late) == 1
+    assert late[0]["at"] == "2026-08-16T10:00:00.000000Z"
+    assert late[0]["age_seconds"] == 7200
+
+
+def test_status_malformed_run_stats(db: Path) -> None:
+    store_farm(db)
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "INSERT INTO ingest_runs (command, origin, started_at, stats) "
+        "VALUES ('import', 'x.log', 0, 'not JSON')"
+    )
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreQueryError, match=f"{db}: report query failed"):
+        status(db, "2026-08-16T10:05:00Z")
 
 
 def test_status_workers_last_hour(db: Path) -> None:
