@@ -379,6 +379,21 @@ def test_export_dst_autumn_day(db: Path, tmp_path: Path) -> None:
     assert [row[0] for row in hours].index("2026-10-25T02:00:00+01:00") == 3
 
 
+def test_export_dst_at_midnight(db: Path, tmp_path: Path) -> None:
+    # Santiago skips from 00:00 (UTC-4) to 01:00 (UTC-3) on 6 September 2026, so
+    # that day starts at 01:00 local time, which is 04:00 UTC.
+    store_text(
+        db,
+        share("2026-09-06 03:59:59.9999", 1) + share("2026-09-06 04:00:00.0000", 2),
+    )
+    files = export(db, tmp_path / "out", zone="America/Santiago")
+    assert files["shares-found.csv"][1:] == [["2026-09-05", "1"], ["2026-09-06", "1"]]
+    hours = [row[0] for row in files["hashrate-hourly.csv"][1:]]
+    september_6 = [hour for hour in hours if hour.startswith("2026-09-06T")]
+    assert len(september_6) == 23
+    assert september_6[0] == "2026-09-06T01:00:00-03:00"
+
+
 def test_export_last_days_window(db: Path, tmp_path: Path) -> None:
     store_text(
         db, share("2026-08-01 10:00:00.0000", 1) + share("2026-08-15 10:00:00.0000", 2)

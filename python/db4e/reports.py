@@ -605,6 +605,8 @@ def all_time_window(source: ReportSource, zone: tzinfo) -> DayWindow | None:
     The window depends only on the stored data, so that identical data exports to
     identical files on any later day.
     """
+    # NOTE: one event with a far-off timestamp (a wrong clock) stretches the window
+    # to its day, and the hourly file with it; `--days` bounds the window instead.
     time_range = source.event_time_range()
     if time_range is None:
         return None
