@@ -606,7 +606,7 @@ def all_time_window(source: ReportSource, zone: tzinfo) -> DayWindow | None:
     identical files on any later day.
     """
     # NOTE: one event with a far-off timestamp (a wrong clock) stretches the window
-    # to its day, and the hourly file with it; `--days` bounds the window instead.
+    # and the hourly file to its day. Pass `--days` to bound the window.
     time_range = source.event_time_range()
     if time_range is None:
         return None
