@@ -37,6 +37,8 @@ const PANIC_PREFIX: &[u8] = b"P2Pool can't continue execution: panic at ";
 #[derive(Default)]
 pub struct P2poolParser {
     pending: Option<Pending>,
+    /// The text buffer of the last closed record, kept for the next one.
+    spare: Vec<u8>,
     /// Columns of the `workers` listing in progress: set by its header record, cleared by its
     /// `Total:` record. Rows can interleave with other records, so other records keep it.
     workers: Option<WorkerColumns>,
@@ -75,9 +77,12 @@ impl SourceParser for P2poolParser {
     }
 
     fn close(&mut self, out: &mut Vec<Event>) {
-        if let Some(event) = self.pending.take().and_then(Pending::into_event) {
-            out.push(event);
-        }
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        let (event, buffer) = pending.finish();
+        self.spare = buffer;
+        out.extend(event);
     }
 
     fn pending_start(&self) -> Option<(u64, u64)> {
@@ -118,7 +123,12 @@ impl P2poolParser {
         let Some(category) = record.category else {
             return emit_panic(record, out);
         };
+        let first = record.message.first();
         for rule in rules_for(category) {
+            // Comparing the first byte inline skips most prefix comparisons on chatter.
+            if rule.prefix.first() != first {
+                continue;
+            }
             let Some(rest) = record.message.strip_prefix(rule.prefix) else {
                 continue;
             };
@@ -158,7 +168,7 @@ impl P2poolParser {
     }
 
     fn open(&mut self, body: Body, record: &Record<'_>) -> bool {
-        let pending = Pending::new(body, record);
+        let pending = Pending::new(body, record, std::mem::take(&mut self.spare));
         let known = pending.has_event();
         self.pending = Some(pending);
         known

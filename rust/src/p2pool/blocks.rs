@@ -76,22 +76,18 @@ pub fn no_payout(rest: &[u8]) -> Option<Fields> {
 }
 
 /// `new main chain block: height = «H», id = «hex64», timestamp = «unix», reward = «X» XMR`
-/// (level 2). Input starts after `new main chain block: `.
+/// (level 2, the same shape since v1.0). Every part is required, so a line that a terminal
+/// wrapped yields nothing. Input starts after `new main chain block: `.
 pub fn new_mainchain_block(rest: &[u8]) -> Option<Fields> {
     let height = parse_uint(keyed(rest, b"height")?)?;
-    let timestamp = match keyed(rest, b"timestamp") {
-        Some(t) => Value::UInt(parse_uint(t)?),
-        None => Value::Null,
-    };
-    let reward = match keyed(rest, b"reward") {
-        Some(r) => text(Some(xmr(r)?)),
-        None => Value::Null,
-    };
+    let id = keyed(rest, b"id")?;
+    let timestamp = parse_uint(keyed(rest, b"timestamp")?)?;
+    let reward = xmr(keyed(rest, b"reward")?)?;
     Some(vec![
         ("height", Value::UInt(height)),
-        ("id", text(keyed(rest, b"id"))),
-        ("block_timestamp", timestamp),
-        ("reward_xmr", reward),
+        ("id", text(Some(id))),
+        ("block_timestamp", Value::UInt(timestamp)),
+        ("reward_xmr", text(Some(reward))),
     ])
 }
 

@@ -1,7 +1,9 @@
 //! Field values as P2Pool prints them, and the field list of an event.
 
 use crate::event::{Hashrate, Value};
-use crate::text::{decimal_scaled, hashrate_unit_exp, is_decimal, lossy, parse_uint, trim};
+use crate::text::{
+    decimal_scaled, hashrate_unit_exp, is_decimal, lossy, parse_uint, split_once, trim,
+};
 
 /// The named fields of one event, in their documented order.
 pub type Fields = Vec<(&'static str, Value)>;
@@ -9,7 +11,7 @@ pub type Fields = Vec<(&'static str, Value)>;
 /// Parses `«value» «unit»` as P2Pool prints a hashrate (`429 H/s`, `11.680 kH/s`).
 pub fn parse_hashrate(text: &[u8]) -> Option<Hashrate> {
     let text = trim(text);
-    let (value, unit) = crate::text::split_once(text, b" ")?;
+    let (value, unit) = split_once(text, b" ")?;
     let exp = hashrate_unit_exp(unit)?;
     let hs = decimal_scaled(value, exp)?;
     Some(Hashrate {
@@ -54,16 +56,17 @@ pub fn comma_parts(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let current = rest?;
-        match crate::text::split_once(current, b", ") {
-            Some((part, tail)) => {
-                rest = Some(tail);
-                Some(part)
+        let mut from = 0;
+        while let Some(comma) = current.get(from..).and_then(|t| memchr::memchr(b',', t)) {
+            let at = from + comma;
+            if current.get(at + 1) == Some(&b' ') {
+                rest = current.get(at + 2..);
+                return current.get(..at);
             }
-            None => {
-                rest = None;
-                Some(current)
-            }
+            from = at + 1;
         }
+        rest = None;
+        Some(current)
     })
 }
 

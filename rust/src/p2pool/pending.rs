@@ -6,10 +6,11 @@ use super::status::{miner_data, StatusKind, NODE_HEALTH_REASONS};
 use crate::event::{identity, Event, Source, Value};
 use crate::text::lossy;
 
-/// Maximum lines kept of one record. P2Pool builds each record in a 1 KiB buffer, and its
-/// longest real records (a `status` body, the BLOCK FOUND banner) have fewer than 20 lines,
-/// so this only bounds memory on damaged input.
+/// Maximum lines and bytes kept of one record. P2Pool builds each record in a 1 KiB buffer,
+/// and its longest real records (a `status` body, the BLOCK FOUND banner) have fewer than 20
+/// lines, so these limits only bound memory on damaged input.
 const MAX_LINES: usize = 128;
+pub const MAX_BYTES: usize = 16 * 1024;
 
 /// What the pending record is, with the fields its first line gave.
 pub enum Body {
@@ -68,18 +69,33 @@ impl Body {
 pub struct Pending {
     body: Body,
     header: Header,
-    /// The normalised lines: the first from its timestamp on, then each continuation line,
-    /// all without trailing blanks. The event identity covers all of them.
-    lines: Vec<Vec<u8>>,
+    /// The normalised lines joined by `\n`: the first from its timestamp on, then each
+    /// continuation line, all without trailing blanks. The event identity is the hash of
+    /// this text, the same as `identity` of the separate lines.
+    text: Vec<u8>,
+    /// Number of lines in `text`.
+    lines: usize,
 }
 
 impl Pending {
-    pub fn new(body: Body, record: &Record<'_>) -> Self {
+    /// Starts a record in `buffer`, an emptied buffer of an earlier record: reusing it saves
+    /// an allocation of about 1 KiB per record.
+    pub fn new(body: Body, record: &Record<'_>, mut buffer: Vec<u8>) -> Self {
+        buffer.clear();
+        buffer.extend_from_slice(record.line);
+        let text = buffer;
         Pending {
             body,
             header: record.header(),
-            lines: vec![record.line.to_vec()],
+            text,
+            lines: 1,
         }
+    }
+
+    fn push_line(&mut self, line: &[u8]) {
+        self.text.push(b'\n');
+        self.text.extend_from_slice(line);
+        self.lines += 1;
     }
 
     /// Offset and line number of the first line.
@@ -89,11 +105,12 @@ impl Pending {
 
     /// Offers a line that starts no record, without trailing blanks.
     pub fn offer_line(&mut self, line: &[u8]) -> Offer {
-        let index = self.lines.len();
-        if index >= MAX_LINES || !self.body.takes_line(line, index) {
+        let index = self.lines;
+        let full = index >= MAX_LINES || self.text.len() + line.len() >= MAX_BYTES;
+        if full || !self.body.takes_line(line, index) {
             return Offer::Rejected;
         }
-        self.lines.push(line.to_vec());
+        self.push_line(line);
         if self.body.complete_after(line, index) {
             Offer::Complete
         } else {
@@ -109,11 +126,12 @@ impl Pending {
         };
         let is_reason = record.category == Some(b"ConsoleCommands")
             && NODE_HEALTH_REASONS.contains(&record.message);
-        if !is_reason || self.lines.len() >= MAX_LINES {
+        let full = self.lines >= MAX_LINES || self.text.len() + record.line.len() >= MAX_BYTES;
+        if !is_reason || full {
             return false;
         }
         reasons.push(lossy(record.message));
-        self.lines.push(record.line.to_vec());
+        self.push_line(record.line);
         true
     }
 
@@ -126,25 +144,48 @@ impl Pending {
         }
     }
 
-    /// Ends the record and builds its event, if its kind has one.
-    pub fn into_event(self) -> Option<Event> {
-        let refs: Vec<&[u8]> = self.lines.iter().map(Vec::as_slice).collect();
-        let body_lines = refs.get(1..).unwrap_or_default();
-        let (kind, fields) = match self.body {
-            Body::Status(status) => (status.event_kind()?, status.fields(body_lines)),
-            Body::BlockFound(fields) => ("block_found", fields),
-            Body::MinerData => ("miner_data", miner_data(body_lines)),
-            Body::Version(fields) => ("version", fields),
-            Body::NodeHealth {
-                mut fields,
-                reasons,
-            } => {
-                fields.push(("comments", Value::List(reasons)));
-                ("node_health", fields)
-            }
-            Body::BackgroundJobs => return None,
-        };
-        let id = identity(Source::P2pool, &refs);
-        Some(self.header.into_event(kind, fields, id))
+    /// Ends the record and builds its event, if its kind has one. Returns the text buffer
+    /// for the next record.
+    pub fn finish(self) -> (Option<Event>, Vec<u8>) {
+        let Pending {
+            body, header, text, ..
+        } = self;
+        let event = build_event(body, header, &text);
+        (event, text)
     }
+}
+
+/// The lines of `text` after the first one.
+fn lines_after_first(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = memchr::memchr(b'\n', text).and_then(|at| text.get(at + 1..));
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b'\n', current) {
+            Some(at) => {
+                rest = current.get(at + 1..);
+                current.get(..at)
+            }
+            None => rest.take(),
+        }
+    })
+}
+
+fn build_event(body: Body, header: Header, text: &[u8]) -> Option<Event> {
+    let body_lines = || lines_after_first(text);
+    let (kind, fields) = match body {
+        Body::Status(status) => (status.event_kind()?, status.fields(body_lines())),
+        Body::BlockFound(fields) => ("block_found", fields),
+        Body::MinerData => ("miner_data", miner_data(body_lines())),
+        Body::Version(fields) => ("version", fields),
+        Body::NodeHealth {
+            mut fields,
+            reasons,
+        } => {
+            fields.push(("comments", Value::List(reasons)));
+            ("node_health", fields)
+        }
+        Body::BackgroundJobs => return None,
+    };
+    let id = identity(Source::P2pool, &[text]);
+    Some(header.into_event(kind, fields, id))
 }

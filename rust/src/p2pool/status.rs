@@ -29,42 +29,63 @@ impl StatusKind {
     }
 
     /// Reads the fields from the body lines (the lines after `status`).
-    pub fn fields(self, body: &[&[u8]]) -> Fields {
-        let labels = Labelled::new(body);
+    pub fn fields<'a>(self, body: impl Iterator<Item = &'a [u8]>) -> Fields {
         match self {
-            StatusKind::Sidechain => sidechain_status(&labels),
-            StatusKind::Stratum => stratum_status(&labels),
-            StatusKind::P2p => p2p_status(&labels),
-            StatusKind::Miner => miner_status(&labels),
+            StatusKind::Sidechain => sidechain_status(body),
+            StatusKind::Stratum => stratum_status(body),
+            StatusKind::P2p => p2p_status(body),
+            StatusKind::Miner => miner_status(body),
             StatusKind::MergeMining => Vec::new(),
         }
     }
 }
 
-/// The `Label<padding>= value` lines of a record body.
-struct Labelled<'a> {
-    pairs: Vec<(&'a [u8], &'a [u8])>,
+/// The labels of the values to collect; each entry lists the labels one value has had.
+type Labels<const N: usize> = [&'static [&'static str]; N];
+
+/// Collects from `Label<padding>= value` lines the value of each entry of `labels`, in one
+/// pass. The first `=` ends the label because values such as a base64 TLS fingerprint can
+/// contain `=` themselves.
+fn values<'a, const N: usize>(
+    body: impl Iterator<Item = &'a [u8]>,
+    labels: &Labels<N>,
+) -> [Option<&'a [u8]>; N] {
+    let mut found = [None; N];
+    let mut next = 0;
+    for line in body {
+        let Some((label, value)) = split_once(line, b"=") else {
+            continue;
+        };
+        let Some(slot) = find_label(labels, trim(label), next) else {
+            continue;
+        };
+        next = slot + 1;
+        if let Some(value_slot) = found.get_mut(slot) {
+            value_slot.get_or_insert(trim(value));
+        }
+    }
+    found
 }
 
-impl<'a> Labelled<'a> {
-    fn new(body: &[&'a [u8]]) -> Self {
-        // The first `=` ends the label: values such as a base64 TLS fingerprint can contain
-        // `=` themselves.
-        let pairs = body
-            .iter()
-            .filter_map(|line| split_once(line, b"="))
-            .map(|(label, value)| (trim(label), trim(value)))
-            .collect();
-        Labelled { pairs }
+/// The entry of `labels` that names `label`. Lines come in table order, so the search
+/// starts at `from` and the exact comparison almost always succeeds on the first entry;
+/// comparing without spaces is the fallback for damaged padding.
+fn find_label<const N: usize>(labels: &Labels<N>, label: &[u8], from: usize) -> Option<usize> {
+    let order = (from..N).chain(0..from.min(N));
+    let exact = |i: &usize| {
+        labels
+            .get(*i)
+            .is_some_and(|names| names.iter().any(|n| n.as_bytes() == label))
+    };
+    if let Some(i) = order.clone().find(exact) {
+        return Some(i);
     }
-
-    /// The value of the first line whose label is one of `labels`.
-    fn get(&self, labels: &[&str]) -> Option<&'a [u8]> {
-        self.pairs.iter().find_map(|(label, value)| {
-            let known = labels.iter().any(|l| same_label(label, l.as_bytes()));
-            known.then_some(*value)
-        })
-    }
+    let loose = |i: &usize| {
+        labels
+            .get(*i)
+            .is_some_and(|names| names.iter().any(|n| same_label(label, n.as_bytes())))
+    };
+    order.clone().find(loose)
 }
 
 /// Compares labels without their spaces. P2Pool pads labels inside (`Hashrate (1h  est)`),
@@ -75,46 +96,47 @@ fn same_label(a: &[u8], b: &[u8]) -> bool {
         .eq(b.iter().filter(|c| **c != b' '))
 }
 
-fn sidechain_status(labels: &Labelled<'_>) -> Fields {
-    let window = BlockCounts::parse(labels.get(&["PPLNS window"]));
-    let shares = BlockCounts::parse(labels.get(&["Your shares"]));
-    let (share_percent, share_xmr) = reward_share(labels.get(&["Block reward share"]));
+const SIDECHAIN_LABELS: Labels<14> = [
+    &["Monero node"],
+    &["Main chain height"],
+    &["Main chain hashrate"],
+    &["Side chain ID"],
+    &["Side chain height"],
+    &["Side chain hashrate"],
+    &["Your hashrate (pool-side)"],
+    &["PPLNS window"],
+    &["PPLNS window duration"],
+    &["Your wallet address"],
+    &["Your shares"],
+    &["Your shares position"],
+    &["Your uncles position"],
+    &["Block reward share"],
+];
+
+fn sidechain_status<'a>(body: impl Iterator<Item = &'a [u8]>) -> Fields {
+    let [node, height, hashrate_main, id, side_height, hashrate_side, pool_side, window, duration, wallet, shares, shares_position, uncles_position, reward] =
+        values(body, &SIDECHAIN_LABELS);
+    let window = BlockCounts::parse(window);
+    let shares = BlockCounts::parse(shares);
+    let (share_percent, share_xmr) = reward_share(reward);
     vec![
-        ("monero_node", text(labels.get(&["Monero node"]))),
-        ("mainchain_height", uint(labels.get(&["Main chain height"]))),
-        (
-            "mainchain_hashrate",
-            hashrate(labels.get(&["Main chain hashrate"])),
-        ),
-        ("sidechain_id", text(labels.get(&["Side chain ID"]))),
-        ("sidechain_height", uint(labels.get(&["Side chain height"]))),
-        (
-            "sidechain_hashrate",
-            hashrate(labels.get(&["Side chain hashrate"])),
-        ),
-        (
-            "pool_side_hashrate",
-            hashrate(labels.get(&["Your hashrate (pool-side)"])),
-        ),
+        ("monero_node", text(node)),
+        ("mainchain_height", uint(height)),
+        ("mainchain_hashrate", hashrate(hashrate_main)),
+        ("sidechain_id", text(id)),
+        ("sidechain_height", uint(side_height)),
+        ("sidechain_hashrate", hashrate(hashrate_side)),
+        ("pool_side_hashrate", hashrate(pool_side)),
         ("pplns_window_blocks", window.blocks),
         ("pplns_window_uncles", window.uncles),
         ("pplns_window_orphans", window.orphans),
-        (
-            "pplns_window_duration",
-            text(labels.get(&["PPLNS window duration"])),
-        ),
-        ("wallet", text(labels.get(&["Your wallet address"]))),
+        ("pplns_window_duration", text(duration)),
+        ("wallet", text(wallet)),
         ("your_shares_blocks", shares.blocks),
         ("your_shares_uncles", shares.uncles),
         ("your_shares_orphans", shares.orphans),
-        (
-            "shares_position",
-            text(labels.get(&["Your shares position"])),
-        ),
-        (
-            "uncles_position",
-            text(labels.get(&["Your uncles position"])),
-        ),
+        ("shares_position", text(shares_position)),
+        ("uncles_position", text(uncles_position)),
         ("block_reward_share_percent", share_percent),
         ("block_reward_share_xmr", share_xmr),
     ]
@@ -184,40 +206,34 @@ fn effort(value: Option<&[u8]>) -> Value {
     text(value.and_then(percent))
 }
 
-/// Labels of v1.0 to v4.2 first, then the v4.3+ labels that replaced them.
-fn stratum_status(labels: &Labelled<'_>) -> Fields {
-    let connections = Connections::parse(labels.get(&["Connections"]));
+/// Each value's v1.0 to v4.2 label first, then the v4.3+ label that replaced it.
+const STRATUM_LABELS: Labels<10> = [
+    &["Hashrate (15m est)"],
+    &["Hashrate (1h  est)"],
+    &["Hashrate (24h est)"],
+    &["Total hashes", "Stratum hashes"],
+    &["Stratum shares"],
+    &["Shares found", "P2Pool shares found"],
+    &["Shares failed", "P2Pool shares failed"],
+    &["Average effort"],
+    &["Current effort"],
+    &["Connections"],
+];
+
+fn stratum_status<'a>(body: impl Iterator<Item = &'a [u8]>) -> Fields {
+    let [h15m, h1h, h24h, hashes, stratum_shares, found, failed, average, current, connections] =
+        values(body, &STRATUM_LABELS);
+    let connections = Connections::parse(connections);
     vec![
-        (
-            "hashrate_15m",
-            hashrate(labels.get(&["Hashrate (15m est)"])),
-        ),
-        ("hashrate_1h", hashrate(labels.get(&["Hashrate (1h est)"]))),
-        (
-            "hashrate_24h",
-            hashrate(labels.get(&["Hashrate (24h est)"])),
-        ),
-        (
-            "total_hashes",
-            uint(labels.get(&["Total hashes", "Stratum hashes"])),
-        ),
-        ("stratum_shares", uint(labels.get(&["Stratum shares"]))),
-        (
-            "shares_found",
-            uint(labels.get(&["Shares found", "P2Pool shares found"])),
-        ),
-        (
-            "shares_failed",
-            uint(labels.get(&["Shares failed", "P2Pool shares failed"])),
-        ),
-        (
-            "average_effort_percent",
-            effort(labels.get(&["Average effort"])),
-        ),
-        (
-            "current_effort_percent",
-            effort(labels.get(&["Current effort"])),
-        ),
+        ("hashrate_15m", hashrate(h15m)),
+        ("hashrate_1h", hashrate(h1h)),
+        ("hashrate_24h", hashrate(h24h)),
+        ("total_hashes", uint(hashes)),
+        ("stratum_shares", uint(stratum_shares)),
+        ("shares_found", uint(found)),
+        ("shares_failed", uint(failed)),
+        ("average_effort_percent", effort(average)),
+        ("current_effort_percent", effort(current)),
         ("connections", connections.total),
         ("incoming_connections", connections.incoming),
     ]
@@ -225,50 +241,75 @@ fn stratum_status(labels: &Labelled<'_>) -> Fields {
 
 /// v1.0 to v4.11 print connections, peer list size and (since v1.3) uptime; v4.12 added
 /// onion counts and v4.15 I2P counts.
-fn p2p_status(labels: &Labelled<'_>) -> Fields {
-    let connections = Connections::parse(labels.get(&["Connections"]));
-    let uptime = labels.get(&["Uptime"]);
+const P2P_LABELS: Labels<5> = [
+    &["Connections"],
+    &["Peer list size"],
+    &["Onion list size"],
+    &["I2P list size"],
+    &["Uptime"],
+];
+
+fn p2p_status<'a>(body: impl Iterator<Item = &'a [u8]>) -> Fields {
+    let [connections, peers, onion_peers, i2p_peers, uptime] = values(body, &P2P_LABELS);
+    let connections = Connections::parse(connections);
     let uptime_seconds = uptime.and_then(duration_seconds).map(u128::from);
     vec![
         ("connections", connections.total),
         ("incoming_connections", connections.incoming),
         ("onion_connections", connections.onion),
         ("i2p_connections", connections.i2p),
-        ("peer_list_size", uint(labels.get(&["Peer list size"]))),
-        ("onion_list_size", uint(labels.get(&["Onion list size"]))),
-        ("i2p_list_size", uint(labels.get(&["I2P list size"]))),
+        ("peer_list_size", uint(peers)),
+        ("onion_list_size", uint(onion_peers)),
+        ("i2p_list_size", uint(i2p_peers)),
         ("uptime", text(uptime)),
         ("uptime_seconds", Value::opt_uint(uptime_seconds)),
     ]
 }
 
 /// The built-in miner: `Threads` and `Hashrate` since v1.6, share counts since v3.0.
-fn miner_status(labels: &Labelled<'_>) -> Fields {
+const MINER_LABELS: Labels<4> = [
+    &["Threads"],
+    &["Hashrate"],
+    &["Shares found"],
+    &["Shares failed"],
+];
+
+fn miner_status<'a>(body: impl Iterator<Item = &'a [u8]>) -> Fields {
+    let [threads, rate, found, failed] = values(body, &MINER_LABELS);
     vec![
-        ("threads", uint(labels.get(&["Threads"]))),
-        ("hashrate", hashrate(labels.get(&["Hashrate"]))),
-        ("shares_found", uint(labels.get(&["Shares found"]))),
-        ("shares_failed", uint(labels.get(&["Shares failed"]))),
+        ("threads", uint(threads)),
+        ("hashrate", hashrate(rate)),
+        ("shares_found", uint(found)),
+        ("shares_failed", uint(failed)),
     ]
 }
 
-/// The `name<padding>= value` lines between the two rules of `new miner data`. The `host`
-/// line exists since v3.5.
-pub fn miner_data(body: &[&[u8]]) -> Fields {
-    let labels = Labelled::new(body);
+/// The lines between the two rules of `new miner data`. The `host` line exists since v3.5.
+const MINER_DATA_LABELS: Labels<9> = [
+    &["host"],
+    &["major_version"],
+    &["height"],
+    &["prev_id"],
+    &["seed_hash"],
+    &["difficulty"],
+    &["median_weight"],
+    &["already_generated_coins"],
+    &["transactions"],
+];
+
+pub fn miner_data<'a>(body: impl Iterator<Item = &'a [u8]>) -> Fields {
+    let [host, major, height, prev_id, seed, difficulty, weight, coins, transactions] =
+        values(body, &MINER_DATA_LABELS);
     vec![
-        ("host", text(labels.get(&["host"]))),
-        ("major_version", uint(labels.get(&["major_version"]))),
-        ("height", uint(labels.get(&["height"]))),
-        ("prev_id", text(labels.get(&["prev_id"]))),
-        ("seed_hash", text(labels.get(&["seed_hash"]))),
-        ("difficulty", uint(labels.get(&["difficulty"]))),
-        ("median_weight", uint(labels.get(&["median_weight"]))),
-        (
-            "already_generated_coins",
-            uint(labels.get(&["already_generated_coins"])),
-        ),
-        ("transactions", uint(labels.get(&["transactions"]))),
+        ("host", text(host)),
+        ("major_version", uint(major)),
+        ("height", uint(height)),
+        ("prev_id", text(prev_id)),
+        ("seed_hash", text(seed)),
+        ("difficulty", uint(difficulty)),
+        ("median_weight", uint(weight)),
+        ("already_generated_coins", uint(coins)),
+        ("transactions", uint(transactions)),
     ]
 }
 

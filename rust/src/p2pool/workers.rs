@@ -87,19 +87,37 @@ impl WorkerColumns {
         parse_hashrate(value).map(Value::Hashrate)
     }
 
-    /// `«sidechain»/«stratum»` shares and where the name starts. A shares value wider than
-    /// its 12 columns pushes the name to the right, so the cell ends at the first space.
+    /// `«sidechain»/«stratum»` shares and where the name starts. P2Pool pads cells without
+    /// cutting them, so a shares value wider than its 12 columns runs into the name
+    /// (`12345/1234567rig1`); the digits then end the cell.
     fn shares_cell(&self, message: &[u8]) -> Option<(Value, Value, usize)> {
         let Some(start) = self.shares else {
             return Some((Value::Null, Value::Null, self.name));
         };
-        let tail = message.get(start..)?;
-        let width = memchr::memchr(b' ', tail).unwrap_or(tail.len());
-        let (sidechain, stratum) = split_once(tail.get(..width)?, b"/")?;
+        let padded = message.get(self.name.checked_sub(1)?) == Some(&b' ');
+        let end = if padded {
+            self.name
+        } else {
+            start + shares_width(message.get(start..)?)
+        };
+        let (sidechain, stratum) = split_once(cell(message, start, end), b"/")?;
         let sidechain = Value::UInt(parse_uint(sidechain)?);
         let stratum = Value::UInt(parse_uint(stratum)?);
-        Some((sidechain, stratum, self.name.max(start + width)))
+        Some((sidechain, stratum, end))
     }
+}
+
+/// Length of the `«digits»/«digits»` at the start of `text`.
+fn shares_width(text: &[u8]) -> usize {
+    let digits = |from: usize| {
+        let tail = text.get(from..).unwrap_or_default();
+        tail.iter().take_while(|b| b.is_ascii_digit()).count()
+    };
+    let sidechain = digits(0);
+    if text.get(sidechain) != Some(&b'/') {
+        return sidechain;
+    }
+    sidechain + 1 + digits(sidechain + 1)
 }
 
 /// The trimmed text of `message[start..end]`, clamped to the message.
