@@ -14,7 +14,8 @@ from db4e.parser import CHUNK_SIZE, Parser, ParserStats, iter_file
 def _parse_stdin(out: BinaryIO, include_partial: bool) -> ParserStats:
     parser = Parser()
     stdin = sys.stdin.buffer
-    while chunk := stdin.read1(CHUNK_SIZE):
+    # read1 returns what the pipe has now, so events of a live stream come out at once.
+    while chunk := stdin.read1(CHUNK_SIZE):  # type: ignore[union-attr]
         for e in parser.feed(chunk):
             out.write(e.json.encode() + b"\n")
     for e in parser.finish(include_partial):
