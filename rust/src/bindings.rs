@@ -51,8 +51,16 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> PyResult<T> {
     })
 }
 
-fn event_tuple<'py>(py: Python<'py>, e: &Event) -> PyResult<Bound<'py, PyTuple>> {
+/// Builds the tuple of one event. `json` is a buffer reused across events, so that the
+/// JSON text costs no allocation of its own before Python copies it.
+fn event_tuple<'py>(
+    py: Python<'py>,
+    e: &Event,
+    json: &mut String,
+) -> PyResult<Bound<'py, PyTuple>> {
     let identity = PyBytes::new(py, &e.identity.to_be_bytes());
+    json.clear();
+    e.write_json(json);
     (
         e.kind,
         e.source.as_str(),
@@ -61,7 +69,7 @@ fn event_tuple<'py>(py: Python<'py>, e: &Event) -> PyResult<Bound<'py, PyTuple>>
         e.timestamp.as_deref(),
         e.ts_micros,
         identity,
-        e.to_json(),
+        json.as_str(),
         e.height(),
         e.amount_piconero(),
         e.hashrate_hs(),
@@ -71,11 +79,12 @@ fn event_tuple<'py>(py: Python<'py>, e: &Event) -> PyResult<Bound<'py, PyTuple>>
 }
 
 fn events_list<'py>(py: Python<'py>, events: &[Event]) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for e in events {
-        list.append(event_tuple(py, e)?)?;
-    }
-    Ok(list)
+    let mut json = String::with_capacity(1024);
+    let tuples = events
+        .iter()
+        .map(|e| event_tuple(py, e, &mut json))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, tuples)
 }
 
 fn counters_dict<'py>(py: Python<'py>, c: &Counters) -> PyResult<Bound<'py, PyDict>> {

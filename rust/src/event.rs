@@ -1,5 +1,7 @@
 //! The typed events that the source parsers produce, their identity and their JSON form.
 
+use std::fmt::Write;
+
 use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 /// The program that wrote a record.
@@ -163,7 +165,7 @@ impl Event {
     /// source's header fields, then the kind's fields in their documented order.
     pub fn write_json(&self, out: &mut String) {
         out.push_str("{\"line\":");
-        out.push_str(&self.line.to_string());
+        push_display(out, self.line);
         out.push_str(",\"kind\":");
         write_str(out, self.kind);
         out.push_str(",\"source\":");
@@ -202,7 +204,7 @@ fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::UInt(v) => out.push_str(&v.to_string()),
+        Value::UInt(v) => push_display(out, v),
         Value::Str(s) => write_str(out, s),
         Value::Hashrate(h) => {
             out.push_str("{\"value\":");
@@ -210,7 +212,7 @@ fn write_value(out: &mut String, value: &Value) {
             out.push_str(",\"unit\":");
             write_str(out, &h.unit);
             out.push_str(",\"hs\":");
-            out.push_str(&h.hs.to_string());
+            push_display(out, h.hs);
             out.push('}');
         }
         Value::List(items) => {
@@ -233,9 +235,26 @@ fn write_opt_str(out: &mut String, s: Option<&str>) {
     }
 }
 
+/// Appends a number without the temporary `String` that `to_string` allocates.
+fn push_display(out: &mut String, value: impl std::fmt::Display) {
+    // Writing to a `String` cannot fail.
+    let _ = write!(out, "{value}");
+}
+
+/// True when a byte must be escaped inside a JSON string.
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
+}
+
 /// Writes `s` as a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
+    // Most texts need no escape: copy them whole instead of char by char.
+    if !s.bytes().any(needs_escape) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -244,7 +263,7 @@ pub fn write_str(out: &mut String, s: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
         }

@@ -53,12 +53,6 @@ impl Head<'_> {
     }
 }
 
-const P2POOL_LEVELS: [(&[u8], &[u8]); 3] = [
-    (b"NOTICE  ", b"NOTICE"),
-    (b"WARNING ", b"WARNING"),
-    (b"ERROR   ", b"ERROR"),
-];
-
 const P2POOL_PANIC: &[u8] = b"P2Pool can't continue execution: panic at ";
 
 /// Recognises the start of a record; `None` means a continuation line or one that matches no
@@ -67,8 +61,15 @@ pub fn detect(text: &[u8]) -> Option<Head<'_>> {
     match text.first()? {
         b'0'..=b'9' => detect_timestamped(text, None),
         b'N' | b'W' | b'E' => {
-            let (prefix, word) = P2POOL_LEVELS.iter().find(|(p, _)| text.starts_with(p))?;
-            match detect_timestamped(&text[prefix.len()..], Some(word))? {
+            // Matching the 8-byte level word as an array compiles to integer compares
+            // instead of one `memcmp` call per candidate word.
+            let word: &[u8] = match text.first_chunk::<8>()? {
+                b"NOTICE  " => b"NOTICE",
+                b"WARNING " => b"WARNING",
+                b"ERROR   " => b"ERROR",
+                _ => return None,
+            };
+            match detect_timestamped(&text[8..], Some(word))? {
                 head @ Head::P2pool { .. } => Some(head),
                 _ => None,
             }
@@ -144,8 +145,15 @@ pub struct Counters {
 impl Counters {
     fn count_event(&mut self, kind: &'static str) {
         self.events += 1;
-        match self.events_by_kind.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, n)) => *n += 1,
+        // Kinds are string literals, so comparing addresses finds the slot without
+        // comparing bytes; the same text at another address still matches by content.
+        let slot = self
+            .events_by_kind
+            .iter()
+            .position(|(k, _)| std::ptr::eq(*k, kind))
+            .or_else(|| self.events_by_kind.iter().position(|(k, _)| *k == kind));
+        match slot {
+            Some(i) => self.events_by_kind[i].1 += 1,
             None => self.events_by_kind.push((kind, 1)),
         }
     }
@@ -170,6 +178,11 @@ pub struct StreamParser {
     monerod: MonerodParser,
     /// Source of the latest record start; continuation lines are offered to it.
     last_source: Option<Source>,
+    /// Absolute offset of the first byte of the chunk being fed.
+    chunk_start: u64,
+    /// False when the chunk being fed has no ESC byte, so that its lines skip the search
+    /// for colour codes. Lines begun in an earlier chunk are searched regardless.
+    chunk_has_escape: bool,
     pub counters: Counters,
 }
 
@@ -183,6 +196,8 @@ impl StreamParser {
             xmrig: XmrigParser::default(),
             monerod: MonerodParser::default(),
             last_source: None,
+            chunk_start: base_offset,
+            chunk_has_escape: true,
             counters: Counters::default(),
         }
     }
@@ -190,6 +205,9 @@ impl StreamParser {
     /// Parses `data`, appending the events of every record it completes to `out`.
     pub fn feed(&mut self, data: &[u8], out: &mut Vec<Event>) {
         self.counters.bytes += data.len() as u64;
+        // One search over the whole chunk is far cheaper than one per line.
+        self.chunk_start = self.lines.consumed();
+        self.chunk_has_escape = has_escape(data);
         let mut lines = std::mem::replace(&mut self.lines, LineSplitter::new(0, 1, 1));
         lines.feed(data, |raw| self.on_line(raw, out));
         self.lines = lines;
@@ -209,6 +227,7 @@ impl StreamParser {
     /// (`parse_partial`) or drops it and counts its bytes.
     pub fn finish(&mut self, parse_partial: bool, out: &mut Vec<Event>) {
         if parse_partial {
+            self.chunk_has_escape = true;
             let mut lines = std::mem::replace(&mut self.lines, LineSplitter::new(0, 1, 1));
             lines.take_partial(|raw| self.on_line(raw, out));
             self.lines = lines;
@@ -252,7 +271,8 @@ impl StreamParser {
         let before = out.len();
         let mut scratch = std::mem::take(&mut self.scratch);
         let mut text = trim_cr(raw.bytes);
-        if has_escape(text) {
+        let may_have_escape = self.chunk_has_escape || raw.offset < self.chunk_start;
+        if may_have_escape && has_escape(text) {
             strip_ansi(text, &mut scratch);
             text = &scratch;
         }
