@@ -41,6 +41,8 @@ pub struct P2poolParser {
     spare: Vec<u8>,
     /// Columns of the `workers` listing in progress: set by its header record, cleared by its
     /// `Total:` record. Rows can interleave with other records, so other records keep it.
+    /// NOTE: rows read without their header (a reader restarted inside a listing) yield
+    /// nothing, because the column widths change from one listing to the next.
     workers: Option<WorkerColumns>,
 }
 
@@ -90,7 +92,7 @@ impl SourceParser for P2poolParser {
     }
 }
 
-/// The parts of a record's first line, or `None` for another program's line.
+/// Splits a record's first line into its parts. Returns `None` for another program's line.
 fn record_of<'a>(line: &Line<'_>, head: &Head<'a>) -> Option<Record<'a>> {
     let (level, timestamp, category, message, whole) = match head {
         Head::P2pool {
@@ -144,7 +146,8 @@ impl P2poolParser {
         emit_generic(record, out)
     }
 
-    /// Applies one rule whose prefix matched; `None` when its parser rejects the line.
+    /// Applies one rule whose prefix matched. Returns `None` when its parser rejects the
+    /// line.
     fn apply(
         &mut self,
         rule: &Rule,
@@ -174,7 +177,8 @@ impl P2poolParser {
         known
     }
 
-    /// Handles the header, rows and total of a `workers` listing; `None` for other records.
+    /// Handles the header, rows and total of a `workers` listing. Returns `None` for other
+    /// records.
     fn workers_listing(&mut self, record: &Record<'_>, out: &mut Vec<Event>) -> Option<bool> {
         if let Some(columns) = WorkerColumns::from_header(record.message) {
             self.workers = Some(columns);
@@ -211,8 +215,9 @@ fn emit_panic(record: &Record<'_>, out: &mut Vec<Event>) -> bool {
     }
 }
 
-/// Emits `warning` or `error` for a log-file record whose level word says so and that
-/// matched no other kind. Console records carry no level word, so they never get here.
+/// Emits `warning` or `error` for a log-file record whose level word is WARNING or ERROR
+/// and that matched no other kind. Console records carry no level word, so they yield
+/// nothing here.
 fn emit_generic(record: &Record<'_>, out: &mut Vec<Event>) -> bool {
     let kind = match record.level {
         Some(b"WARNING") => "warning",

@@ -5,8 +5,9 @@ use super::fields::{keyed, text, xmr, Fields};
 use crate::event::Value;
 use crate::text::{parse_uint, split_once, trim};
 
-/// The finders a BLOCK FOUND line names: `this p2pool` up to v3.3; since v3.4 `you` when
-/// the share belongs to this node's wallet, otherwise `someone else in this p2pool`.
+/// The finders a BLOCK FOUND line names. Up to v3.3 it is always `this p2pool`. Since v3.4
+/// it is `you` when the share belongs to this node's wallet, otherwise `someone else in this
+/// p2pool`.
 const MINED_BY: [&[u8]; 3] = [b"this p2pool", b"you", b"someone else in this p2pool"];
 
 /// `BLOCK FOUND: main chain block at height «H» was mined by «WHO»`, the first line of the
@@ -15,14 +16,14 @@ pub fn block_found(rest: &[u8]) -> Option<Fields> {
     let after = rest.strip_prefix(b"main chain block at height ")?;
     let digits = after.iter().take_while(|b| b.is_ascii_digit()).count();
     let height = parse_uint(after.get(..digits)?)?;
-    let (_, who) = split_once(after, b" was mined by ")?;
-    let who = trim(who);
-    if !MINED_BY.contains(&who) {
+    let (_, finder) = split_once(after, b" was mined by ")?;
+    let finder = trim(finder);
+    if !MINED_BY.contains(&finder) {
         return None;
     }
     Some(vec![
         ("mainchain_height", Value::UInt(height)),
-        ("mined_by", text(Some(who))),
+        ("mined_by", text(Some(finder))),
     ])
 }
 
@@ -48,7 +49,8 @@ pub fn payout_without_wallet(rest: &[u8]) -> Option<Fields> {
     Some(payout_fields(None, amount, height))
 }
 
-/// A wallet address as printed: one token, because shared logs mask it (`xxxx`).
+/// Accepts a wallet address of any shape as long as it is one token, because shared logs
+/// mask it (`xxxx`).
 fn wallet_token(text: &[u8]) -> Option<&[u8]> {
     (!text.is_empty() && !text.contains(&b' ')).then_some(text)
 }

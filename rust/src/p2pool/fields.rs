@@ -21,7 +21,7 @@ pub fn parse_hashrate(text: &[u8]) -> Option<Hashrate> {
     })
 }
 
-/// A text field, `null` when absent or empty.
+/// Builds a text field, `null` when absent or empty.
 pub fn text(value: Option<&[u8]>) -> Value {
     match value.map(trim) {
         Some(v) if !v.is_empty() => Value::Str(lossy(v)),
@@ -29,23 +29,23 @@ pub fn text(value: Option<&[u8]>) -> Value {
     }
 }
 
-/// An integer field, `null` when absent or not a plain decimal integer.
+/// Parses an integer field, `null` when absent or not a plain decimal integer.
 pub fn uint(value: Option<&[u8]>) -> Value {
     Value::opt_uint(value.map(trim).and_then(parse_uint))
 }
 
-/// A hashrate field, `null` when absent, blank or malformed.
+/// Parses a hashrate field, `null` when absent, blank or malformed.
 pub fn hashrate(value: Option<&[u8]>) -> Value {
     Value::opt_hashrate(value.and_then(parse_hashrate))
 }
 
-/// A decimal printed with a trailing `%`, kept as its printed digits.
+/// Returns the printed digits of a decimal with a trailing `%`.
 pub fn percent(value: &[u8]) -> Option<&[u8]> {
     let digits = trim(value).strip_suffix(b"%")?;
     is_decimal(digits).then_some(digits)
 }
 
-/// An XMR amount printed as `«digits» XMR`, kept as its printed digits.
+/// Returns the printed digits of an XMR amount printed as `«digits» XMR`.
 pub fn xmr(value: &[u8]) -> Option<&[u8]> {
     let digits = trim(value).strip_suffix(b" XMR")?;
     is_decimal(digits).then_some(digits)
@@ -78,8 +78,8 @@ pub fn keyed<'a>(text: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     })
 }
 
-/// True for a line of dashes only, the rules around the BLOCK FOUND banner (95 dashes) and
-/// the `new miner data` table (111 dashes).
+/// Returns whether `line` is a rule of dashes, like those around the BLOCK FOUND banner (95
+/// dashes) and the `new miner data` table (111 dashes).
 pub fn is_rule(line: &[u8]) -> bool {
     line.len() >= 16 && line.iter().all(|&b| b == b'-')
 }

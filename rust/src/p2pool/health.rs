@@ -4,19 +4,19 @@ use super::fields::{text, Fields};
 use crate::event::Value;
 use crate::text::{parse_uint, split_once, trim};
 
-/// Fields of a line whose kind carries no fields (`SYNCHRONIZED`, `Log started`, ...); the
-/// message must end after the prefix.
+/// Returns no fields when the message ends after the prefix (`SYNCHRONIZED`, `Log started`),
+/// and `None` when more text follows.
 pub fn nothing_more(rest: &[u8]) -> Option<Fields> {
     trim(rest).is_empty().then(Vec::new)
 }
 
-/// Fields of a line whose kind carries no fields and whose text may go on after the prefix
-/// (`no connections to other p2pool nodes, check your …`).
+/// Returns no fields, whatever text follows the prefix (`no connections to other p2pool
+/// nodes, check your …`).
 pub fn marker(_rest: &[u8]) -> Option<Fields> {
     Some(Vec::new())
 }
 
-/// A `tcp://host:port` address, the only form P2Pool's ZMQ reader logs.
+/// Reads a `tcp://host:port` address, the only form P2Pool's ZMQ reader logs.
 fn zmq_address(rest: &[u8]) -> Option<Fields> {
     let address = trim(rest);
     let valid = address.starts_with(b"tcp://") && !address.contains(&b' ');
@@ -135,8 +135,8 @@ pub fn rpc_failed(message: &[u8]) -> Option<Fields> {
     ])
 }
 
-/// The host between `RPC request` and `failed:`: nothing up to v3.4, ` to «host»` in v3.5
-/// and v3.6, ` to host «host»` since v3.7.
+/// Reads the host between `RPC request` and `failed:`. Up to v3.4 there is none, v3.5 and
+/// v3.6 print ` to «host»`, and v3.7+ print ` to host «host»`.
 fn rpc_target(target: &[u8]) -> Option<Option<&[u8]>> {
     if target.is_empty() {
         return Some(None);

@@ -10,12 +10,12 @@ use crate::text::lossy;
 /// and its longest real records (a `status` body, the BLOCK FOUND banner) have fewer than 20
 /// lines, so these limits only bound memory on damaged input.
 const MAX_LINES: usize = 128;
-pub const MAX_BYTES: usize = 16 * 1024;
+const MAX_BYTES: usize = 16 * 1024;
 
-/// What the pending record is, with the fields its first line gave.
+/// Kind of the pending record, with the fields its first line gave.
 pub enum Body {
     Status(StatusKind),
-    /// The fields of the BLOCK FOUND line; the 9-line banner adds none.
+    /// The fields of the BLOCK FOUND line. The 9-line banner adds none.
     BlockFound(Fields),
     MinerData,
     /// The `version` command: the version line, then a blank line, `Dependencies:` and
@@ -26,11 +26,12 @@ pub enum Body {
         fields: Fields,
         reasons: Vec<String>,
     },
-    /// `background jobs running:` then one `name (count)` line per job; no event kind.
+    /// `background jobs running:` then one `name (count)` line per job. No event kind covers
+    /// it.
     BackgroundJobs,
 }
 
-/// How a pending record took a line that starts no record.
+/// Outcome of offering a pending record a line that starts no record.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Offer {
     Taken,
@@ -41,7 +42,7 @@ pub enum Offer {
 }
 
 impl Body {
-    /// Whether `line` fits as continuation line number `index` (1 is the line after the
+    /// Returns whether `line` fits as continuation line number `index` (1 is the line after the
     /// first line).
     fn takes_line(&self, line: &[u8], index: usize) -> bool {
         match self {
@@ -56,7 +57,7 @@ impl Body {
         }
     }
 
-    /// Whether the record is complete after its line number `index`.
+    /// Returns whether the record is complete after its line number `index`.
     fn complete_after(&self, line: &[u8], index: usize) -> bool {
         match self {
             // The banner and the miner data table each end with their second rule.
@@ -78,7 +79,7 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Starts a record in `buffer`, an emptied buffer of an earlier record: reusing it saves
+    /// Starts a record in `buffer`, the buffer of an earlier record, because reusing it saves
     /// an allocation of about 1 KiB per record.
     pub fn new(body: Body, record: &Record<'_>, mut buffer: Vec<u8>) -> Self {
         buffer.clear();
@@ -118,8 +119,8 @@ impl Pending {
         }
     }
 
-    /// Offers a record that follows; returns true when it belongs to this one (a reason
-    /// after `Node health`).
+    /// Offers a record that follows. Returns true when it belongs to this one, as a reason
+    /// after `Node health` does.
     pub fn offer_record(&mut self, record: &Record<'_>) -> bool {
         let Body::NodeHealth { reasons, .. } = &mut self.body else {
             return false;
@@ -135,7 +136,7 @@ impl Pending {
         true
     }
 
-    /// Whether the record yields an event when it closes.
+    /// Returns whether the record yields an event when it closes.
     pub fn has_event(&self) -> bool {
         match &self.body {
             Body::Status(kind) => kind.event_kind().is_some(),
@@ -155,7 +156,7 @@ impl Pending {
     }
 }
 
-/// The lines of `text` after the first one.
+/// Iterates over the lines of `text` after the first one.
 fn lines_after_first(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = memchr::memchr(b'\n', text).and_then(|at| text.get(at + 1..));
     std::iter::from_fn(move || {

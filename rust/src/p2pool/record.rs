@@ -1,4 +1,4 @@
-//! One P2Pool record as the parser sees it, and the events built from it.
+//! The parts of a P2Pool record's first line, and the events built from them.
 
 use super::fields::Fields;
 use crate::event::{identity, Event, Source};
@@ -6,7 +6,7 @@ use crate::text::{datetime_micros, lossy};
 
 /// The parts of a record's first line, borrowed from the input.
 pub struct Record<'a> {
-    /// The level word without its padding; only the log file has it.
+    /// The level word without its padding. Only the log file has it.
     pub level: Option<&'a [u8]>,
     /// `None` for the untimestamped panic line.
     pub timestamp: Option<&'a [u8]>,

@@ -1,13 +1,13 @@
-//! Which message prefix of which category makes which event. Most P2Pool output is chatter
-//! (sidechain sync, block templates, stratum jobs), so a line is matched against the few
-//! literal prefixes of its category and rejected without further work when none fits.
+//! The message prefixes of each category and the event each makes. Most P2Pool output is
+//! chatter (sidechain sync, block templates, stratum jobs), so a line is matched against the
+//! few literal prefixes of its category and rejected without further work when none fits.
 
 use super::blocks;
 use super::fields::Fields;
 use super::health::{self, marker, nothing_more};
 use super::pending::Body;
 use super::shares;
-use super::startup::{self, SIDECHAIN_CONFIG_KEYS};
+use super::startup;
 use super::status::{self, StatusKind};
 use crate::text::trim;
 
@@ -19,9 +19,9 @@ pub type LineParser = fn(&[u8]) -> Option<Fields>;
 pub type StartParser = fn(&[u8]) -> Option<Body>;
 
 pub enum Action {
-    /// A one-line record; the parser gets the message after the prefix.
+    /// A one-line record whose parser gets the message after the prefix.
     Line(&'static str, LineParser),
-    /// A one-line record; the parser gets the whole message.
+    /// A one-line record whose parser gets the whole message.
     Message(&'static str, LineParser),
     /// `status` and nothing after it: the first line of a status record.
     Status(StatusKind),
@@ -121,12 +121,14 @@ const SIDECHAIN: &[Rule] = &[
         Action::Line("share_added", shares::share_added),
     ),
     rule(b"SYNCHRONIZED", Action::Line("synchronized", nothing_more)),
-    rule(SIDECHAIN_CONFIG_KEYS[0], Action::Config),
-    rule(SIDECHAIN_CONFIG_KEYS[1], Action::Config),
-    rule(SIDECHAIN_CONFIG_KEYS[2], Action::Config),
-    rule(SIDECHAIN_CONFIG_KEYS[3], Action::Config),
-    rule(SIDECHAIN_CONFIG_KEYS[4], Action::Config),
-    rule(SIDECHAIN_CONFIG_KEYS[5], Action::Config),
+    // The configuration P2Pool prints at start (level 1). `consensus ID` is left out
+    // because P2Pool masks its middle.
+    rule(b"network type", Action::Config),
+    rule(b"pool name", Action::Config),
+    rule(b"block time", Action::Config),
+    rule(b"min diff", Action::Config),
+    rule(b"PPLNS window", Action::Config),
+    rule(b"uncle penalty", Action::Config),
 ];
 
 const LISTEN_FAILED: &[u8] = b"failed to listen on tcp server socket ";
@@ -228,7 +230,8 @@ const LOG: &[Rule] = &[
 
 const MERGE_MINING: &[Rule] = &[rule(b"status", Action::Status(StatusKind::MergeMining))];
 
-/// The rules of a category, tried in order; the first whose parser accepts the line wins.
+/// Returns the rules of a category, tried in order. The first whose parser accepts the line
+/// wins.
 pub fn rules_for(category: &[u8]) -> &'static [Rule] {
     match category {
         b"P2Pool" => P2POOL,

@@ -6,7 +6,7 @@ use crate::text::{parse_uint, trim};
 /// `v«X.Y[.Z]» (built with «compiler»[ from «git hash»] on «date»)`, printed at start with
 /// category `P2Pool` and by the `version` command after `P2Pool `. The build text can contain
 /// parentheses itself (`clang/20.1.8_p2pool (https://…)`), so it runs from the first `(` to
-/// the last `)`; a record cut short keeps what it has. Input starts after the `v`.
+/// the last `)`. A record cut short keeps the build text it has. Input starts after the `v`.
 pub fn version(rest: &[u8]) -> Option<Fields> {
     let number_len = rest
         .iter()
@@ -37,18 +37,7 @@ fn build_text(after_version: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// The keys of the sidechain configuration lines P2Pool prints at start (`SideChain`,
-/// level 1). `consensus ID` is left out: P2Pool masks its middle.
-pub const SIDECHAIN_CONFIG_KEYS: [&[u8]; 6] = [
-    b"network type",
-    b"pool name",
-    b"block time",
-    b"min diff",
-    b"PPLNS window",
-    b"uncle penalty",
-];
-
-/// `«key»<padding>= «value»`. Input starts after the key.
+/// `«key»<padding>= «value»`, a sidechain configuration line. Input starts after the key.
 pub fn sidechain_config(key: &[u8], rest: &[u8]) -> Option<Fields> {
     let value = trim(rest).strip_prefix(b"=")?;
     let value = trim(value);

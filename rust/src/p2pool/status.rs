@@ -40,7 +40,7 @@ impl StatusKind {
     }
 }
 
-/// The labels of the values to collect; each entry lists the labels one value has had.
+/// The labels of the values to collect. Each entry lists the labels one value has had.
 type Labels<const N: usize> = [&'static [&'static str]; N];
 
 /// Collects from `Label<padding>= value` lines the value of each entry of `labels`, in one
@@ -67,9 +67,9 @@ fn values<'a, const N: usize>(
     found
 }
 
-/// The entry of `labels` that names `label`. Lines come in table order, so the search
-/// starts at `from` and the exact comparison almost always succeeds on the first entry;
-/// comparing without spaces is the fallback for damaged padding.
+/// Finds the entry of `labels` that names `label`. Lines come in table order, so the search
+/// starts at `from` and the exact comparison nearly always matches the first entry it tries.
+/// Comparing without spaces is the fallback for damaged padding.
 fn find_label<const N: usize>(labels: &Labels<N>, label: &[u8], from: usize) -> Option<usize> {
     let order = (from..N).chain(0..from.min(N));
     let exact = |i: &usize| {
@@ -161,7 +161,7 @@ impl BlockCounts {
     }
 }
 
-/// The number before `word` in a list such as `(+61 uncles, 0 orphans)` or
+/// Finds the number before `word` in a list such as `(+61 uncles, 0 orphans)` or
 /// `(16 incoming, 0 onion, 0 I2P)`.
 fn counted<'a>(list: &'a [u8], word: &[u8]) -> Option<&'a [u8]> {
     let list = trim(list).strip_prefix(b"(").unwrap_or(list);
@@ -239,7 +239,7 @@ fn stratum_status<'a>(body: impl Iterator<Item = &'a [u8]>) -> Fields {
     ]
 }
 
-/// v1.0 to v4.11 print connections, peer list size and (since v1.3) uptime; v4.12 added
+/// v1.0 to v4.11 print connections, peer list size and (since v1.3) uptime. v4.12 added
 /// onion counts and v4.15 I2P counts.
 const P2P_LABELS: Labels<5> = [
     &["Connections"],
@@ -324,6 +324,8 @@ pub fn node_health(rest: &[u8]) -> Option<Fields> {
 
 /// The reasons P2Pool prints after `Node health`, one record each with category
 /// `ConsoleCommands` (v4.9 to v4.18).
+/// NOTE: a reason added by a later version is not recognised. It ends the `node_health`
+/// record and is missing from `comments`.
 pub const NODE_HEALTH_REASONS: [&[u8]; 9] = [
     b"No p2p connections",
     b"No incoming p2p connections",

@@ -16,7 +16,7 @@ fn subaddress() -> String {
     format!("8{}", "A".repeat(94))
 }
 
-/// A log-file record: level word padded to 8 bytes, timestamp, category and message.
+/// Builds a log-file record: level word padded to 8 bytes, timestamp, category and message.
 fn file(level: &str, body: &str) -> String {
     format!("{level:<8}{TS} {body}\n")
 }
@@ -25,12 +25,13 @@ fn notice(body: &str) -> String {
     file("NOTICE", body)
 }
 
-/// A console record without colours.
+/// Builds a console record without colours.
 fn console(body: &str) -> String {
     format!("{TS} {body}\n")
 }
 
-/// A console record with P2Pool's colour codes around the timestamp, category and message.
+/// Builds a console record with P2Pool's colour codes around the timestamp, category and
+/// message.
 fn coloured(category: &str, message: &str) -> String {
     format!("\x1b[0;36m{TS}\x1b[0m \x1b[0;90m{category} \x1b[0m\x1b[0;32m{message}\x1b[0m\n")
 }
@@ -1341,6 +1342,20 @@ fn node_health_identity_covers_reasons() {
 }
 
 #[test]
+fn overlong_record_is_cut() {
+    let input =
+        notice("StratumServer status") + &"Connections        = 1 (1 incoming)\n".repeat(1000);
+    let (got, counters) = parse_all(input.as_bytes(), false);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].field("connections"), Some(&u(1)));
+    assert!(counters.continuation_lines < 1000);
+    assert_eq!(
+        counters.continuation_lines + counters.unrecognised_lines,
+        1000
+    );
+}
+
+#[test]
 fn workers_listing_survives_interleaved_share() {
     let input = notice(&worker_header(true, true))
         + &notice("StratumServer SHARE FOUND: mainchain height 3745120, sidechain height 14560233, diff 251004117, client 192.0.2.15:50123, user rig1, effort 87.412%")
@@ -1365,7 +1380,7 @@ fn events_independent_of_chunk_boundaries() {
     }
 }
 
-/// The parts of an event that do not depend on byte offsets.
+/// Sets each event's offset to 0, so that inputs with different line ends compare equal.
 fn without_offset(events: Vec<Event>) -> Vec<Event> {
     events
         .into_iter()

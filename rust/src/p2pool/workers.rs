@@ -4,7 +4,7 @@ use super::fields::{parse_hashrate, text, Fields};
 use crate::event::Value;
 use crate::text::{duration_seconds, parse_uint, split_once, trim};
 
-/// Where each column starts in the message of a listing's records, read from its header.
+/// Column starts in the message of a listing's records, read from its header.
 ///
 /// The columns are fixed-width (address: longest address + 8, TLS 7, uptime 20, difficulty
 /// 20, hashrate 15, shares 12, then the name), but the address width changes from one listing
@@ -22,7 +22,7 @@ pub struct WorkerColumns {
     name: usize,
 }
 
-/// The start of `word` (which begins with its separating space) at or after `from`.
+/// Finds the start of `word`, which begins with its separating space, at or after `from`.
 fn column(header: &[u8], from: usize, word: &[u8]) -> Option<usize> {
     let tail = header.get(from..)?;
     let at = memchr::memmem::find(tail, word)?;
@@ -49,7 +49,7 @@ impl WorkerColumns {
         })
     }
 
-    /// Reads one worker row; `None` when the row does not fit the columns.
+    /// Reads one worker row. Returns `None` when the row does not fit the columns.
     pub fn row(&self, message: &[u8]) -> Option<Fields> {
         let address = cell(message, 0, self.tls.unwrap_or(self.uptime));
         if address.is_empty() || address.contains(&b' ') {
@@ -78,7 +78,7 @@ impl WorkerColumns {
         ])
     }
 
-    /// The hashrate, `null` when the cell is blank.
+    /// Reads the hashrate, `null` when the cell is blank.
     fn hashrate_cell(&self, message: &[u8]) -> Option<Value> {
         let value = cell(message, self.hashrate, self.shares.unwrap_or(self.name));
         if value.is_empty() {
@@ -87,9 +87,9 @@ impl WorkerColumns {
         parse_hashrate(value).map(Value::Hashrate)
     }
 
-    /// `«sidechain»/«stratum»` shares and where the name starts. P2Pool pads cells without
-    /// cutting them, so a shares value wider than its 12 columns runs into the name
-    /// (`12345/1234567rig1`); the digits then end the cell.
+    /// Reads the `«sidechain»/«stratum»` shares and where the name starts. P2Pool pads cells
+    /// without cutting them. A shares value wider than its 12 columns therefore runs into the
+    /// name (`12345/1234567rig1`), and then the digits end the cell.
     fn shares_cell(&self, message: &[u8]) -> Option<(Value, Value, usize)> {
         let Some(start) = self.shares else {
             return Some((Value::Null, Value::Null, self.name));
@@ -120,7 +120,7 @@ fn shares_width(text: &[u8]) -> usize {
     sidechain + 1 + digits(sidechain + 1)
 }
 
-/// The trimmed text of `message[start..end]`, clamped to the message.
+/// Returns the trimmed text of `message[start..end]`, clamped to the message.
 fn cell(message: &[u8], start: usize, end: usize) -> &[u8] {
     let end = end.min(message.len());
     trim(message.get(start.min(end)..end).unwrap_or_default())
