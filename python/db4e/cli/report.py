@@ -30,7 +30,7 @@ from db4e.reports import (
 from db4e.store import NotAStoreError, SchemaTooNewError
 from db4e.store.sqlite import now_micros
 
-__all__ = ["COMMANDS", "export", "status"]
+__all__ = ["COMMANDS", "export", "show_status", "status"]
 
 USER_ERRORS.extend(
     error
@@ -100,6 +100,12 @@ def status(config: Config, as_json: bool, now: int | None) -> None:
     when it is older, when the store is empty or when there is no store file.
     """
     _missing_store(config.store_path, EXIT_STALE)
+    sys.exit(show_status(config, as_json, now))
+
+
+def show_status(config: Config, as_json: bool = False, now: int | None = None) -> int:
+    """Print the status of the store at `config.store_path` and return the exit code:
+    `EXIT_OK` when its data is fresh, `EXIT_STALE` otherwise."""
     with SqliteReportSource.open(config.store_path, config.farm) as source:
         report = build_status(
             source,
@@ -113,7 +119,7 @@ def status(config: Config, as_json: bool, now: int | None) -> None:
         click.echo(json.dumps(document, indent=2))
     else:
         _print_status(document)
-    sys.exit(EXIT_OK if report.freshness.state == "fresh" else EXIT_STALE)
+    return EXIT_OK if report.freshness.state == "fresh" else EXIT_STALE
 
 
 @click.command()
@@ -336,6 +342,10 @@ _COUNTER_KEYS = (
 )
 
 
+#: Log files listed in the parser counters table, newest first; `--json` has them all.
+_INGEST_ROWS = 8
+
+
 def _ingest_table(document: dict[str, Any]) -> Table:
     table = Table(
         title="Parser counters (newest run per log file)", title_justify="left"
@@ -345,13 +355,17 @@ def _ingest_table(document: dict[str, Any]) -> Table:
     for column in ("new", "duplicate", "lines", "unrecognised", "oversized"):
         table.add_column(column, justify="right", no_wrap=True)
     ingest = document["ingest"]
-    for run in ingest["latest_runs"]:
+    runs = sorted(ingest["latest_runs"], key=lambda r: r["started_at"], reverse=True)
+    for run in runs[:_INGEST_ROWS]:
         state = " (running)" if run["finished_at"] is None else ""
         table.add_row(
             Text(Path(run["origin"]).name),
             Text(run["command"] + state),
             *(str(run[key]) for key in _COUNTER_KEYS),
         )
+    if len(runs) > _INGEST_ROWS:
+        hidden = len(runs) - _INGEST_ROWS
+        table.caption = f"{hidden} older log files not shown; --json lists them all"
     totals = ingest["totals"]
     table.add_row(
         "all runs",

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from db4e.simulate.config import PlantedEvent, SimConfig
 from db4e.simulate.node import Simulator
+from db4e.simulate.text import TICKS_PER_SECOND
 
 __all__ = ["LiveFile", "append_live"]
 
@@ -38,6 +39,7 @@ def append_live(
     split_writes: bool = False,
     stop: threading.Event | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    realtime: bool = False,
 ) -> list[LiveFile]:
     """Append simulated records to `path` for `seconds` of wall time at about
     `lines_per_second`, the way P2Pool appends to its log.
@@ -52,6 +54,10 @@ def append_live(
 
     Returns the files written, oldest first, each with the events planted in it and
     line numbers counted from that file's first line. `stop` ends the run early.
+
+    With `realtime` the simulated clock is held to the wall clock instead: each
+    simulation step waits until its simulated time has come, so the timestamps in the
+    file are the times the records were written (`config.start` should then be now).
     """
     path = Path(path)
     config = config or SimConfig(start=time.time(), duration_s=float("inf"))
@@ -75,6 +81,8 @@ def append_live(
                     out = _rotate(out, files, sim, planted)
                     rotated_at = time.monotonic()
                 sim.step()
+                if realtime:
+                    _wait_for(sim.now / TICKS_PER_SECOND, started, seconds, sleep)
                 continue
             record = sim.records.pop(0)
             _write_record(out, record.encode(), split_writes)
@@ -83,12 +91,23 @@ def append_live(
             current.bytes += len(record)
             lines_done += record.count("\n")
             delay = started + lines_done / lines_per_second - time.monotonic()
-            if delay > 0:
+            if delay > 0 and not realtime:
                 sleep(delay)
     finally:
         out.close()
     _assign_planted(files[-1], planted, files[-1].lines)
     return files
+
+
+def _wait_for(
+    wall_time: float, started: float, seconds: float, sleep: Callable[[float], None]
+) -> None:
+    """Sleep until the wall clock reaches `wall_time` (Unix seconds), but not past the
+    end of the run."""
+    remaining = started + seconds - time.monotonic()
+    delay = min(wall_time - time.time(), remaining)
+    if delay > 0:
+        sleep(delay)
 
 
 def _live_should_stop(
