@@ -57,6 +57,14 @@ impl Body {
         }
     }
 
+    fn has_event(&self) -> bool {
+        match self {
+            Body::Status(kind) => kind.event_kind().is_some(),
+            Body::BackgroundJobs => false,
+            _ => true,
+        }
+    }
+
     /// Returns whether the record is complete after its line number `index`.
     fn complete_after(&self, line: &[u8], index: usize) -> bool {
         match self {
@@ -69,7 +77,11 @@ impl Body {
 
 pub struct Pending {
     body: Body,
-    header: Header,
+    /// The header of the event, `None` for a record without an event so that it allocates
+    /// nothing.
+    header: Option<Header>,
+    /// Offset and line number of the first line.
+    start: (u64, u64),
     /// The normalised lines joined by `\n`: the first from its timestamp on, then each
     /// continuation line, all without trailing blanks. The event identity is the hash of
     /// this text, the same as `identity` of the separate lines.
@@ -84,11 +96,12 @@ impl Pending {
     pub fn new(body: Body, record: &Record<'_>, mut buffer: Vec<u8>) -> Self {
         buffer.clear();
         buffer.extend_from_slice(record.line);
-        let text = buffer;
+        let header = body.has_event().then(|| record.header());
         Pending {
             body,
-            header: record.header(),
-            text,
+            header,
+            start: (record.offset, record.number),
+            text: buffer,
             lines: 1,
         }
     }
@@ -101,7 +114,7 @@ impl Pending {
 
     /// Offset and line number of the first line.
     pub fn start(&self) -> (u64, u64) {
-        (self.header.offset, self.header.number)
+        self.start
     }
 
     /// Offers a line that starts no record, without trailing blanks.
@@ -138,11 +151,7 @@ impl Pending {
 
     /// Returns whether the record yields an event when it closes.
     pub fn has_event(&self) -> bool {
-        match &self.body {
-            Body::Status(kind) => kind.event_kind().is_some(),
-            Body::BackgroundJobs => false,
-            _ => true,
-        }
+        self.body.has_event()
     }
 
     /// Ends the record and builds its event, if its kind has one. Returns the text buffer
@@ -151,7 +160,7 @@ impl Pending {
         let Pending {
             body, header, text, ..
         } = self;
-        let event = build_event(body, header, &text);
+        let event = header.and_then(|header| build_event(body, header, &text));
         (event, text)
     }
 }

@@ -25,8 +25,8 @@ pub struct Header {
     timestamp: Option<String>,
     ts_micros: Option<i64>,
     category: Option<String>,
-    pub offset: u64,
-    pub number: u64,
+    offset: u64,
+    number: u64,
 }
 
 impl Record<'_> {
