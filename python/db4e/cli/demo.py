@@ -18,9 +18,10 @@ from db4e.config import Config
 from db4e.follow import FollowResult, follow
 from db4e.importer import FileImport, import_file
 from db4e.parser import ParserStats
-from db4e.reports import SqliteReportSource, all_time_window, export_csv, zone_for
+from db4e.reports import SqliteReportSource, export_csv, last_days_window, zone_for
 from db4e.simulate import LiveFile, SimConfig, append_live, write_log
 from db4e.store import open_store
+from db4e.store.sqlite import now_micros
 
 __all__ = ["COMMANDS", "demo"]
 
@@ -168,10 +169,12 @@ def demo(config: Config, folder: Path | None, live_seconds: float) -> None:
     click.echo("== db4e status")
     show_status(config)
     csv_dir = folder / "csv"
-    click.echo(f"== Writing the daily CSV files into {csv_dir}")
+    click.echo(f"== Writing the daily CSV files of the last 30 days into {csv_dir}")
+    # The samples date back to 2020; an all-time export would be years of zero rows.
+    zone = zone_for(config.export_timezone)
+    window = last_days_window(30, zone, now_micros())
     with SqliteReportSource.open(config.store_path, config.farm) as source:
-        zone = zone_for(config.export_timezone)
-        written = export_csv(source, all_time_window(source, zone), csv_dir)
+        written = export_csv(source, window, csv_dir)
     for path in written:
         click.echo(f"  {path.name}")
 
@@ -179,7 +182,7 @@ def demo(config: Config, folder: Path | None, live_seconds: float) -> None:
     db = config.store_path
     click.echo(f"  db4e --db {db} status")
     click.echo(f"  db4e --db {db} status --json")
-    click.echo(f"  db4e --db {db} export --out {folder / 'csv-7d'} --days 7")
+    click.echo(f"  db4e --db {db} export --out {folder / 'csv-all'}")
     click.echo(f"  db4e parse {live} | head")
 
 
