@@ -114,8 +114,12 @@ const SIDECHAIN_LABELS: Labels<14> = [
 ];
 
 fn sidechain_status<'a>(body: impl Iterator<Item = &'a [u8]>) -> Fields {
-    let [node, height, hashrate_main, id, side_height, hashrate_side, pool_side, window, duration, wallet, shares, shares_position, uncles_position, reward] =
-        values(body, &SIDECHAIN_LABELS);
+    // rustfmt keeps a slice pattern on one line however long it gets.
+    #[rustfmt::skip]
+    let [
+        node, height, hashrate_main, id, side_height, hashrate_side, pool_side,
+        window, duration, wallet, shares, shares_position, uncles_position, reward,
+    ] = values(body, &SIDECHAIN_LABELS);
     let window = BlockCounts::parse(window);
     let shares = BlockCounts::parse(shares);
     let (share_percent, share_xmr) = reward_share(reward);
