@@ -100,7 +100,7 @@ class Stepper:
 
     def __init__(self, store: SqliteStore, path: Path, quiet: float = 3600.0) -> None:
         self.store = store
-        self.follower = FileFollower(path, quiet=quiet, rotate_wait=3600.0)
+        self.follower = FileFollower(path, quiet=quiet)
         self.new = 0
         self.duplicates = 0
 
@@ -371,6 +371,33 @@ async def test_restart_after_rotation(
     checkpoint = await store.load_checkpoint(str(log))
     assert checkpoint is not None
     assert checkpoint.inode == log.stat().st_ino
+
+
+async def test_restart_while_rotated_file_written(
+    stepper: Stepper, log: Path, store: SqliteStore, store_path: Path
+) -> None:
+    log.write_bytes(shares(range(2)))
+    await stepper.start()
+    await stepper.drain()
+    stepper.close()
+
+    rotated = log.with_name("p2pool.log.1")
+    log.rename(rotated)
+    log.touch()
+    again = await restart(stepper, store, log)
+    try:
+        await again.drain()
+        # The writer has not reopened the path yet: the rotated file still grows.
+        append(rotated, share(2))
+        await again.drain()
+        assert heights(store_path) == [0, 1, 2]
+        append(log, share(3))
+        await again.drain()
+        await again.drain()
+    finally:
+        again.close()
+    assert heights(store_path) == [0, 1, 2, 3]
+    assert stored_lines(store_path)[2:] == [("p2pool.log.1", 3), ("p2pool.log", 1)]
 
 
 async def test_restart_after_two_rotations(

@@ -40,7 +40,6 @@ from db4e.store import Checkpoint, Store
 __all__ = [
     "FINGERPRINT_SIZE",
     "QUIET_SECONDS",
-    "ROTATE_WAIT_SECONDS",
     "Batch",
     "CompressedLogError",
     "FileFollower",
@@ -58,10 +57,6 @@ FINGERPRINT_SIZE = 1024
 #: Seconds without new bytes after which a pending multi-line record (a status block
 #: at the end of the file) is taken as complete and stored.
 QUIET_SECONDS = 1.0
-
-#: Seconds to keep reading a renamed or deleted file while the new file at the path is
-#: still empty: P2Pool writes one more batch to the old file before it reopens the path.
-ROTATE_WAIT_SECONDS = 5.0
 
 #: Seconds subtracted from a checkpoint's time when searching for rotated files written
 #: after it; file times and the clock may differ by a timer tick.
@@ -103,6 +98,8 @@ class Batch:
 class _OpenFile:
     """The followed file, open by descriptor so that a rename does not lose it."""
 
+    #: Name the file was opened under, stored as the origin of its events.
+    path: str
     fd: int
     device: int
     inode: int
@@ -155,12 +152,10 @@ class FileFollower:
         path: str | os.PathLike[str],
         *,
         quiet: float = QUIET_SECONDS,
-        rotate_wait: float = ROTATE_WAIT_SECONDS,
         read_size: int = CHUNK_SIZE,
     ) -> None:
         self.path = os.path.abspath(path)
         self.quiet = quiet
-        self.rotate_wait = rotate_wait
         self.read_size = read_size
         self._live: _OpenFile | None = None
         self._catch_up: deque[_CatchUp] = deque()
@@ -168,7 +163,7 @@ class FileFollower:
         self._finished_stats = ParserStats()
         self._last_growth = time.monotonic()
         self._flushed = False
-        self._replaced_since: float | None = None
+        self._replacement_logged = False
         self._missing_logged = False
 
     # Start
@@ -203,7 +198,6 @@ class FileFollower:
             self._live = opened
         else:
             self._plan_catch_up(checkpoint, opened)
-            self._live = opened
 
     def _start_fresh(self, opened: _OpenFile | None) -> None:
         if opened is not None:
@@ -218,8 +212,8 @@ class FileFollower:
         return size >= checkpoint.offset and _head_matches(head, checkpoint)
 
     def _plan_catch_up(self, checkpoint: Checkpoint, opened: _OpenFile | None) -> None:
-        """Queue the rotated files to read before the live file, which was rotated,
-        truncated or replaced while db4e was stopped."""
+        """Decide how to read the files written after the checkpoint, because the file
+        at the path was rotated, truncated or replaced while db4e was stopped."""
         exclude = None if opened is None else (opened.device, opened.inode)
         siblings = self._siblings(checkpoint, exclude)
         match = _find_checkpointed(siblings, checkpoint)
@@ -235,35 +229,73 @@ class FileFollower:
             )
             threshold = checkpoint.updated_at / 1e6 - MTIME_MARGIN_SECONDS
         else:
-            logger.info(
-                "%s changed while db4e was stopped; finishing %s from line %d "
-                "(byte %d) first",
-                self.path,
-                match.path,
-                checkpoint.line,
-                checkpoint.offset,
-            )
-            same_file = (match.stat.st_dev, match.stat.st_ino) == (
-                checkpoint.device,
-                checkpoint.inode,
-            )
-            self._catch_up.append(
-                _CatchUp(
-                    match.path,
-                    checkpoint.offset,
-                    checkpoint.line,
-                    checkpoint if same_file else None,
-                )
-            )
             threshold = match.stat.st_mtime
-        later = [s for s in siblings if s is not match and s.stat.st_mtime >= threshold]
-        for sibling in sorted(later, key=lambda s: s.stat.st_mtime):
+        later = sorted(
+            (s for s in siblings if s is not match and s.stat.st_mtime >= threshold),
+            key=lambda s: s.stat.st_mtime,
+        )
+
+        self._live = opened
+        if match is not None:
+            # The writer may still be writing the file rotated last: follow it like the
+            # live file until a new file at the path grows.
+            if not later and self._follow_rotated(match, checkpoint, opened):
+                return
+            self._queue_checkpointed(match, checkpoint)
+        for sibling in later:
             logger.info(
                 "reading %s, rotated after the checkpoint of %s",
                 sibling.path,
                 self.path,
             )
             self._catch_up.append(_CatchUp(sibling.path))
+
+    def _follow_rotated(
+        self, match: _Sibling, checkpoint: Checkpoint, opened: _OpenFile | None
+    ) -> bool:
+        rotated = self._open(match.path, check_content=False)
+        if rotated is None:
+            return False
+        if (rotated.device, rotated.inode) != (checkpoint.device, checkpoint.inode):
+            os.close(rotated.fd)
+            return False
+        logger.info(
+            "%s was rotated while db4e was stopped; reading %s from line %d "
+            "(byte %d) until the new file grows",
+            self.path,
+            match.path,
+            checkpoint.line,
+            checkpoint.offset,
+        )
+        rotated.parser = Parser(checkpoint.offset, checkpoint.line)
+        rotated.fingerprint = checkpoint.fingerprint
+        rotated.fingerprint_len = checkpoint.fingerprint_len
+        if opened is not None:
+            os.close(opened.fd)
+        self._live = rotated
+        return True
+
+    def _queue_checkpointed(self, match: _Sibling, checkpoint: Checkpoint) -> None:
+        logger.info(
+            "%s changed while db4e was stopped; reading %s from line %d (byte %d) "
+            "first",
+            self.path,
+            match.path,
+            checkpoint.line,
+            checkpoint.offset,
+        )
+        same_file = (match.stat.st_dev, match.stat.st_ino) == (
+            checkpoint.device,
+            checkpoint.inode,
+        )
+        self._catch_up.append(
+            _CatchUp(
+                match.path,
+                checkpoint.offset,
+                checkpoint.line,
+                checkpoint if same_file else None,
+            )
+        )
 
     def _siblings(
         self, checkpoint: Checkpoint, exclude: tuple[int, int] | None
@@ -360,7 +392,7 @@ class FileFollower:
             self._last_growth = time.monotonic()
             self._flushed = False
             idle = len(data) < self.read_size
-            return Batch(events, self.path, live.checkpoint(self.path), idle=idle)
+            return Batch(events, live.path, live.checkpoint(self.path), idle=idle)
 
         switched = self._switch_if_replaced(live)
         if switched is not None:
@@ -373,7 +405,7 @@ class FileFollower:
         if not self._flushed and quiet_for >= self.quiet:
             self._flushed = True
             events = live.parser.flush_record()
-        return Batch(events, self.path, live.checkpoint(self.path), idle=True)
+        return Batch(events, live.path, live.checkpoint(self.path), idle=True)
 
     # Truncation (copytruncate)
 
@@ -409,7 +441,7 @@ class FileFollower:
         live.fingerprint, live.fingerprint_len = fingerprint(head), len(head)
         self._last_growth = time.monotonic()
         self._flushed = False
-        return Batch(events, self.path, live.checkpoint(self.path), idle=False)
+        return Batch(events, live.path, live.checkpoint(self.path), idle=False)
 
     def _finish_from_copy(self, live: _OpenFile) -> list[Event]:
         """Read what was written after the read offset and before the truncation from
@@ -442,28 +474,30 @@ class FileFollower:
     # Rotation (rename, delete)
 
     def _switch_if_replaced(self, live: _OpenFile) -> Batch | None:
-        """At the end of the open file, move to a new file at the path once the old one
-        was renamed or deleted and the writer has moved on."""
+        """At the end of the open file, move to the file now at the path once the old
+        one was renamed or deleted and the writer has moved on.
+
+        The writer has moved on when the new file is not empty. Until then the old file
+        is still followed: P2Pool writes to it until its next check of the path, and a
+        P2Pool before v4.8 keeps writing to it as long as the path exists.
+        """
         try:
             st: os.stat_result | None = os.stat(self.path)
         except FileNotFoundError:
             st = None
         if st is not None and (st.st_dev, st.st_ino) == (live.device, live.inode):
-            self._replaced_since = None
+            self._replacement_logged = False
             return None
 
-        now = time.monotonic()
-        if self._replaced_since is None:
-            self._replaced_since = now
+        if not self._replacement_logged:
+            self._replacement_logged = True
             logger.info(
-                "%s was %s; reading the old file (inode %d) to its end",
+                "%s was %s; reading the old file (inode %d) until the new one grows",
                 self.path,
                 "moved or deleted" if st is None else "replaced by a new file",
                 live.inode,
             )
-        if st is None:
-            return None
-        if st.st_size == 0 and now - self._replaced_since < self.rotate_wait:
+        if st is None or st.st_size == 0:
             return None
         return self._switch(live)
 
@@ -474,13 +508,13 @@ class FileFollower:
         events += live.parser.finish()
         self._finished_stats.merge(live.parser.stats())
         os.close(live.fd)
-        self._replaced_since = None
+        self._replacement_logged = False
 
         new = self._live = self._open(self.path, check_content=False)
         self._last_growth = time.monotonic()
         self._flushed = False
         if new is None:
-            return Batch(events, self.path, None, idle=False)
+            return Batch(events, live.path, None, idle=False)
         logger.info(
             "rotation of %s: finished the old file (inode %d), reading the new file "
             "(inode %d) from the start",
@@ -488,7 +522,7 @@ class FileFollower:
             live.inode,
             new.inode,
         )
-        return Batch(events, self.path, new.checkpoint(self.path), idle=False)
+        return Batch(events, live.path, new.checkpoint(self.path), idle=False)
 
     # Opening
 
@@ -510,6 +544,7 @@ class FileFollower:
             raise
         self._last_growth = time.monotonic()
         return _OpenFile(
+            path=path,
             fd=fd,
             device=st.st_dev,
             inode=st.st_ino,
