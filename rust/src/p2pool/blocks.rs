@@ -77,19 +77,23 @@ pub fn no_payout(rest: &[u8]) -> Option<Fields> {
     ])
 }
 
-/// `new main chain block: height = «H», id = «hex64», timestamp = «unix», reward = «X» XMR`
-/// (level 2, the same shape since v1.0). Every part is required, so a line that a terminal
-/// wrapped yields nothing. Input starts after `new main chain block: `.
+/// `new main chain block: height = «H», id = «hex64», timestamp = «unix»[, reward = «X» XMR]`
+/// (level 2). Early v1.x builds print no reward. The other parts are required and the reward
+/// must be whole when present, so most lines that a terminal wrapped yield nothing. Input
+/// starts after `new main chain block: `.
 pub fn new_mainchain_block(rest: &[u8]) -> Option<Fields> {
     let height = parse_uint(keyed(rest, b"height")?)?;
     let id = keyed(rest, b"id")?;
     let timestamp = parse_uint(keyed(rest, b"timestamp")?)?;
-    let reward = xmr(keyed(rest, b"reward")?)?;
+    let reward = match keyed(rest, b"reward") {
+        Some(reward) => text(Some(xmr(reward)?)),
+        None => Value::Null,
+    };
     Some(vec![
         ("height", Value::UInt(height)),
         ("id", text(Some(id))),
         ("block_timestamp", Value::UInt(timestamp)),
-        ("reward_xmr", text(Some(reward))),
+        ("reward_xmr", reward),
     ])
 }
 

@@ -504,6 +504,12 @@ fn block_cases() -> Vec<Case> {
             ],
         ),
         case(
+            "new_mainchain_block v1.0 without reward",
+            notice(&format!("P2Pool new main chain block: height = 2444930, id = {HASH}, timestamp = 1631105000")),
+            "new_mainchain_block",
+            &[("height", u(2444930)), ("block_timestamp", u(1631105000)), ("reward_xmr", NULL)],
+        ),
+        case(
             "synchronized",
             notice("SideChain SYNCHRONIZED"),
             "synchronized",
@@ -1183,6 +1189,7 @@ fn look_alikes() -> Vec<(&'static str, String)> {
         ("payout cut by terminal", console("P2Pool Your wallet 4AAAA got a payout of 0.0002")),
         ("share found cut by terminal", console("StratumServer SHARE FOUND: mainchain height 1, diff 2, client 192.0.2.1:5, user ri")),
         ("main chain block cut", console("P2Pool new main chain block: height = 3120092, id = b565")),
+        ("main chain reward cut", console(&format!("P2Pool new main chain block: height = 3120092, id = {HASH}, timestamp = 1712248052, reward = 0.63"))),
         ("log started without spaces", "2023-05-13 23:08:12.3293Logstarted\n".to_string()),
         ("synchronized with more text", notice("SideChain SYNCHRONIZED OK")),
         ("untimestamped host stuck", "Host 127.0.0.1:18081:ZMQ:18083 seems to be stuck, reconnecting\n".to_string()),
