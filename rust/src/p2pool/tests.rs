@@ -1153,6 +1153,49 @@ fn cases_cover_every_kind() {
     }
 }
 
+/// Converts the file form of `input` to the console form by removing each level word, and
+/// adds P2Pool's colour codes around the timestamp and category when `colours` is set.
+fn to_console(input: &str, colours: bool) -> String {
+    let mut out = String::new();
+    for line in input.split_inclusive('\n') {
+        let is_record = ["NOTICE  ", "WARNING ", "ERROR   "]
+            .iter()
+            .any(|word| line.starts_with(word) && line.get(8..32) == Some(TS));
+        let rest = if is_record { &line[8..] } else { line };
+        let body = rest
+            .get(TS.len() + 1..)
+            .and_then(|body| body.split_once(' '));
+        match (colours && is_record, body) {
+            (true, Some((category, message))) => {
+                let message = message.trim_end_matches('\n');
+                out.push_str(&coloured(category, message));
+            }
+            _ => out.push_str(rest),
+        }
+    }
+    out
+}
+
+#[test]
+fn console_copies_yield_same_fields() {
+    for case in all_cases() {
+        let file_events = events(case.input.as_bytes());
+        if ["warning", "error"].contains(&case.kind) {
+            continue;
+        }
+        for colours in [false, true] {
+            let copy = to_console(&case.input, colours);
+            let console_events = events(copy.as_bytes());
+            assert_eq!(console_events.len(), file_events.len(), "{}", case.name);
+            for (file_event, console_event) in file_events.iter().zip(&console_events) {
+                assert_eq!(console_event.kind, file_event.kind, "{}", case.name);
+                assert_eq!(console_event.fields, file_event.fields, "{}", case.name);
+                assert_eq!(console_event.identity, file_event.identity, "{}", case.name);
+            }
+        }
+    }
+}
+
 #[test]
 fn file_lines_carry_level_console_lines_none() {
     let file_event = &events(notice("Log started").as_bytes())[0];
