@@ -34,5 +34,13 @@ eval "set -- ${PYTEST_ARGS:-}"
 fuzz_seconds=${DB4E_FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" -gt 0 ]; then
     echo "== fuzz the parser for ${fuzz_seconds}s"
-    fuzz/run.sh "$fuzz_seconds"
+    # libFuzzer prints a line per corpus change; keep its output unless the run fails.
+    fuzz_log=$(mktemp)
+    if ! fuzz/run.sh "$fuzz_seconds" >"$fuzz_log" 2>&1; then
+        tail -n 60 "$fuzz_log"
+        echo "fuzz: the parser crashed or the fuzz build failed; full output in $fuzz_log" >&2
+        exit 1
+    fi
+    grep -E '^(Done|stat::number_of_executed_units)' "$fuzz_log" || tail -n 3 "$fuzz_log"
+    rm -f "$fuzz_log"
 fi
