@@ -11,6 +11,8 @@ pub mod monerod;
 pub mod p2pool;
 pub mod scan;
 pub mod stream;
+#[cfg(test)]
+mod testing;
 pub mod text;
 pub mod xmrig;
 

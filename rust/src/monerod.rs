@@ -931,28 +931,6 @@ mod tests {
     #[test]
     fn mutated_lines_never_panic() {
         let seeds: Vec<&[u8]> = CASES.iter().map(|c| c.input.as_bytes()).collect();
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..20_000 {
-            let seed = seeds[(next() % seeds.len() as u64) as usize];
-            let mut input = seed.to_vec();
-            for _ in 0..(next() % 4 + 1) {
-                let at = (next() % input.len() as u64) as usize;
-                match next() % 3 {
-                    0 => input[at] = next() as u8,
-                    1 => input.truncate(at),
-                    _ => input.insert(at, NOISE[(next() % NOISE.len() as u64) as usize]),
-                }
-                if input.is_empty() {
-                    break;
-                }
-            }
-            let _ = parse_all(&input, true);
-        }
+        crate::testing::parse_mutations(&seeds, NOISE, 0x2545_f491_4f6c_dd1d_u64, 20_000);
     }
 }

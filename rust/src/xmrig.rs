@@ -972,28 +972,6 @@ mod tests {
     #[test]
     fn mutated_lines_never_panic() {
         let seeds: Vec<&[u8]> = CASES.iter().map(|c| c.input).collect();
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..20_000 {
-            let seed = seeds[(next() % seeds.len() as u64) as usize];
-            let mut line = seed.to_vec();
-            for _ in 0..(next() % 4 + 1) {
-                let at = (next() % line.len() as u64) as usize;
-                match next() % 3 {
-                    0 => line[at] = next() as u8,
-                    1 => line.truncate(at),
-                    _ => line.insert(at, NOISE[(next() % NOISE.len() as u64) as usize]),
-                }
-                if line.is_empty() {
-                    break;
-                }
-            }
-            let _ = parse_all(&line, true);
-        }
+        crate::testing::parse_mutations(&seeds, NOISE, 0x9e37_79b9_7f4a_7c15_u64, 20_000);
     }
 }
