@@ -163,17 +163,22 @@ class Chaos:
     watch_kills: int = 0
     import_kills: int = 0
 
-    def watch_loop(self, writer: Writer) -> None:
-        """Start and kill `db4e watch` until the writer stops, sometimes staying down
-        long enough for one or more rotations."""
-        while writer.is_alive():
-            process = db4e(
-                self.store, self.stderr, "watch", "--interval", "0.05", str(self.log)
-            )
+    def start_watch(self) -> subprocess.Popen[bytes]:
+        return db4e(
+            self.store, self.stderr, "watch", "--interval", "0.05", str(self.log)
+        )
+
+    def watch_loop(self, writer: Writer, process: subprocess.Popen[bytes]) -> None:
+        """Kill `db4e watch` and start it again until the writer stops, sometimes
+        staying down long enough for one or more rotations."""
+        while True:
             time.sleep(self.rng.uniform(0.05, 1.5))
             self.watch_kills += kill(process)
+            if not writer.is_alive():
+                return
             if self.rng.random() < 0.25:
                 time.sleep(self.rng.uniform(0.5, 4.0))
+            process = self.start_watch()
 
     def import_loop(self, writer: Writer) -> None:
         """Start and kill `db4e import` of the live file.
@@ -188,7 +193,10 @@ class Chaos:
 
 
 def query(store: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
-    """Run a read query; no rows while another process holds the store locked."""
+    """Run a read query; no rows while the store does not exist or another process
+    holds it locked."""
+    if not store.exists():
+        return []
     try:
         with sqlite3.connect(store, timeout=5) as conn:
             return conn.execute(sql, args).fetchall()
@@ -269,9 +277,19 @@ def test_kill_nine_watch_and_import(tmp_path: Path) -> None:
         writer = Writer(log, WRITE_SECONDS, random.Random(rng.random()))
         chaos = Chaos(store, log, random.Random(rng.random()), stderr)
         importer = threading.Thread(target=chaos.import_loop, args=(writer,))
+
+        # A watch started without a checkpoint reads the live file only, so the first
+        # one must store its checkpoint before the writer's first rotation.
+        log.touch()
+        first = chaos.start_watch()
+        deadline = time.monotonic() + 30
+        while not query(store, "SELECT 1 FROM checkpoints"):
+            assert time.monotonic() < deadline, "the first watch stored no checkpoint"
+            time.sleep(0.02)
+
         writer.start()
         importer.start()
-        chaos.watch_loop(writer)
+        chaos.watch_loop(writer, first)
         writer.join()
         importer.join()
         catch_up(store, log, stderr)
