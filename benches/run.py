@@ -130,8 +130,17 @@ def baseline_once(path: Path) -> tuple[int, int]:
     return matches, path.stat().st_size
 
 
-def command_once(argv: list[str], path: Path) -> tuple[int, int]:
-    subprocess.run(argv, stdout=subprocess.DEVNULL, check=False)
+def grep_once(path: Path) -> tuple[int, int]:
+    """Count SHARE FOUND lines with GNU grep. Its output goes to a pipe because grep
+    stops at the first match when standard output is /dev/null."""
+    done = subprocess.run(
+        ["grep", "-c", "-F", "SHARE FOUND", str(path)],
+        capture_output=True,
+        check=True,
+        env={**os.environ, "LC_ALL": "C"},
+    )
+    if int(done.stdout) == 0:
+        raise RuntimeError(f"grep found no SHARE FOUND line in {path}")
     return 0, path.stat().st_size
 
 
@@ -365,6 +374,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     runs = max(args.runs, 1)
+    # Taken before the runs: the commit and tree state that the measured build is from.
+    info = machine()
 
     sets: dict[str, Path] = {}
     for data_set in bench_data.data_sets(args.size):
@@ -380,7 +391,6 @@ def main() -> None:
     greps: dict[str, Measure] = {}
     cats: dict[str, Measure] = {}
     imports: dict[str, Measure] = {}
-    grep = ["env", "LC_ALL=C", "grep", "-c", "-F", "SHARE FOUND"]
     for name, path in sets.items():
         scans[name] = repeat(runs, partial(scan_once, path))
         say(f"{name} scan_file: {scans[name].mb_per_s:,.0f} MB/s")
@@ -389,7 +399,7 @@ def main() -> None:
         piece = write_slice(path, BASELINE_SLICE)
         baselines[name] = repeat(runs, partial(baseline_once, piece))
         say(f"{name} Python baseline: {baselines[name].mb_per_s:,.2f} MB/s")
-        greps[name] = repeat(runs, partial(command_once, [*grep, str(path)], path))
+        greps[name] = repeat(runs, partial(grep_once, path))
         cats[name] = repeat(runs, partial(cat_once, path))
         say(f"{name} grep {greps[name].mb_per_s:,.0f}, cat {cats[name].mb_per_s:,.0f}")
     if not args.no_import and import_available():
@@ -411,7 +421,7 @@ def main() -> None:
         rows.append(("`db4e import` into SQLite (events stored)", imports))
     command = "python benches/run.py" + "".join(f" {a}" for a in sys.argv[1:])
     section = results_markdown(
-        machine(),
+        info,
         command,
         sets,
         scans,
