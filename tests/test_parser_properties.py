@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -338,9 +339,10 @@ def test_scan_file_counters_multi_chunk(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def large_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def large_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """About 600 MB of generated P2Pool output: one generated block written many
-    times, because only its size matters here."""
+    times, because only its size matters here. Deleted after the module's tests,
+    because pytest keeps the temporary folders of recent runs."""
     block = b"".join(
         generate(
             SimConfig(duration_s=float("inf"), max_bytes=8 << 20, status_every_s=60)
@@ -350,7 +352,8 @@ def large_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with path.open("wb") as out:
         for _ in range((600 << 20) // len(block)):
             out.write(block)
-    return path
+    yield path
+    path.unlink()
 
 
 def test_scan_file_stops_soon_after_flag(large_log: Path) -> None:
