@@ -5,14 +5,20 @@ offset and line are the parser's `safe_position`. It is written in the same tran
 as the events read before it, so a restart, even after `kill -9`, neither loses nor
 repeats a record. The follower handles the ways log files are rotated:
 
-- rename and re-create (logrotate `create`, P2Pool's own reopening): the old file is
-  read to its end through the descriptor still open, then the new file from byte 0;
-- copy and truncate (logrotate `copytruncate`): the file shrinks below the offset or its
-  first bytes change; the rest is read from the copy, then the file again from 0;
-- deletion and re-creation, and all of the above while db4e was stopped: on start the
-  rotated copy is found in the file's folder by its device and inode (or, for copies,
-  by its first bytes) and read from the checkpoint, then every rotated file written
-  later, then the live file from 0.
+- Rename and re-create (logrotate `create`, P2Pool's own reopening). The renamed file
+  is read through the descriptor still open until the new file at the path grows,
+  because the writer goes on writing to the old file until it reopens the path. Then
+  the new file is read from byte 0.
+- Copy and truncate (logrotate `copytruncate`). The file shrinks below the offset, or
+  its first bytes change. The bytes after the offset are read from the copy, then the
+  file again from byte 0.
+- Deletion and re-creation, handled like a rename.
+- Any of these while db4e was stopped. On start the file of the checkpoint is found in
+  the log's folder by its device and inode (a copy by its first bytes) and read from
+  the checkpoint, then every rotated file written after it, then the live file.
+
+A first run, without a checkpoint, reads the live file from byte 0 and no rotated
+files: store those once with `db4e import`.
 
 `FileFollower` does the file work synchronously and returns `Batch`es. `follow` runs it
 in a worker thread and stores each batch with its checkpoint.
@@ -50,8 +56,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Bytes at the start of a file whose hash tells one file from another that got the
-#: same inode, or from the same file truncated and written again.
+#: Bytes at the start of a file whose hash distinguishes it from another file that got
+#: the same inode, or from the same file truncated and written again.
 FINGERPRINT_SIZE = 1024
 
 #: Seconds without new bytes after which a pending multi-line record (a status block
@@ -611,8 +617,8 @@ def _find_checkpointed(
 
 
 def _moved(item: _CatchUp, parser: Parser) -> Checkpoint | None:
-    """The checkpoint of a rotated file being caught up, moved to the parser's safe
-    position; None when the file is not the checkpointed one."""
+    """Return the checkpoint of a rotated file being caught up, moved to the parser's
+    safe position, or None when the file is not the checkpointed one."""
     if item.checkpoint is None:
         return None
     offset, line = parser.safe_position

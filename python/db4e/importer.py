@@ -39,9 +39,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Bytes read and parsed per chunk. Each chunk's events are stored in one transaction,
-#: and with 4 MiB (about 8,000 events of a P2Pool log) an import of a 200 MiB simulated
-#: log took 9-10 s against 13 s with 1 MiB chunks (one 2-core machine, SQLite 3.40).
+#: Bytes read and parsed per chunk, whose events are stored in one transaction. With
+#: 4 MiB (about 8,000 events of a P2Pool log) an import of a 200 MiB simulated log took
+#: 9-10 s, against 13 s with 1 MiB chunks (one 2-core machine, SQLite 3.40).
 READ_SIZE = 4 * CHUNK_SIZE
 
 #: Chunks parsed ahead of the store, which bounds memory to a few chunks of events.
@@ -65,13 +65,13 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass
 class FileImport:
-    """What importing one file did."""
+    """Result of importing one file."""
 
     path: Path
     new: int = 0
     duplicates: int = 0
     stats: ParserStats = field(default_factory=ParserStats)
-    #: Why the file could not be read (completely), None on success.
+    #: Error that stopped reading the file, None when it was read to its end.
     error: BaseException | None = None
 
 

@@ -46,14 +46,15 @@ USER_ERRORS.extend(
 # Output
 
 
-def _describe_file_error(path: Path, error: BaseException) -> str:
-    if isinstance(error, OSError) and error.filename is not None:
-        return f"{error.filename}: {error.strerror or error}"
+def _file_error_reason(path: Path, error: BaseException) -> str:
+    """Describe why a file could not be imported, without its path."""
+    if isinstance(error, OSError):
+        return str(error.strerror or error)
     if isinstance(error, EOFError):
-        return f"{path}: compressed file is truncated ({error}); the rest is missing"
+        return f"compressed file is truncated ({error}); the rest is missing"
     if isinstance(error, zlib.error):
-        return f"{path}: compressed file is damaged ({error})"
-    return str(error)
+        return f"compressed file is damaged ({error})"
+    return str(error).removeprefix(f"{path}: ")
 
 
 def _describe_stats(stats: ParserStats) -> str:
@@ -100,10 +101,14 @@ def _progress_bar() -> Iterator[Progress | None]:
         yield bar
 
 
-def _progress_callback(bar: Progress | None, name: str) -> ProgressCallback | None:
+def _progress_callback(bar: Progress | None, path: Path) -> ProgressCallback | None:
     if bar is None:
         return None
-    task = bar.add_task(name, total=None)
+    try:
+        total: int | None = path.stat().st_size
+    except OSError:
+        total = None
+    task = bar.add_task(path.name, total=total)
 
     def update(position: int, size: int) -> None:
         bar.update(task, completed=position, total=size)
@@ -116,12 +121,11 @@ async def _import_all(config: Config, files: Sequence[Path]) -> list[FileImport]
     async with open_store(config) as store:
         with _progress_bar() as bar:
             for path in files:
-                progress = _progress_callback(bar, path.name)
+                progress = _progress_callback(bar, path)
                 result = await import_file(store, path, progress)
                 if result.error is not None:
-                    click.echo(
-                        f"db4e: {_describe_file_error(path, result.error)}", err=True
-                    )
+                    reason = _file_error_reason(result.path, result.error)
+                    click.echo(f"db4e: {result.path}: {reason}", err=True)
                 results.append(result)
     return results
 
@@ -130,7 +134,7 @@ def _file_summary(result: FileImport) -> str:
     name = str(result.path)
     if result.error is None:
         return _summary_line(name, result.new, result.duplicates, result.stats)
-    reason = _describe_file_error(result.path, result.error)
+    reason = _file_error_reason(result.path, result.error)
     if result.stats.bytes == 0:
         return f"{name}: not imported: {reason}"
     line = _summary_line(name, result.new, result.duplicates, result.stats)
@@ -224,7 +228,9 @@ def watch(config: Config, file: Path, interval: float, duration: float | None) -
 
     Resumes where the last run stopped, and keeps up with log rotation (rename and
     re-create, copytruncate, delete and re-create), also when it happened while db4e
-    was stopped. Ctrl-C or SIGTERM stops it after storing what was read.
+    was stopped. The first run reads FILE from its start but not its rotated copies:
+    store those once with `db4e import`. Ctrl-C or SIGTERM stops it after storing what
+    was read.
     """
     result = anyio.run(_watch, config, file, interval, duration)
     click.echo(_summary_line(result.path, result.new, result.duplicates, result.stats))
