@@ -1,8 +1,8 @@
 """`kill -9` of `db4e watch` and `db4e import` while a writer appends and rotates.
 
-A writer thread appends P2Pool-like records, each with a unique height, splits some
-of them into two writes (as P2Pool writes the level word and the rest separately) and
-now and then renames the file to `p2pool.log.1`, `.2`, ..., creates an empty file in
+A writer thread appends P2Pool-like records, each with a unique height. It splits some
+of them into two writes, as P2Pool writes the level word and the rest separately. Now
+and then it renames the file to `p2pool.log.1`, `.2`, ..., creates an empty file in
 its place and writes a few more records to the renamed file before it opens the new
 one. Meanwhile `db4e watch` and `db4e import`
 are started and killed with SIGKILL at random moments. At the end one `db4e watch`
