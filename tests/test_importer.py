@@ -219,9 +219,12 @@ async def test_import_truncated_gz_keeps_events_read(
 # db4e import
 
 
-def db4e(*args: str, db: Path) -> subprocess.CompletedProcess[bytes]:
+def db4e(
+    *args: str, db: Path, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "db4e", "--db", str(db), *args],
+        input=stdin,
         capture_output=True,
         timeout=60,
         check=False,
@@ -291,3 +294,11 @@ def test_import_command_not_a_store(tmp_path: Path, store_path: Path) -> None:
         f"db4e: {store_path}: not an SQLite database"
     )
     assert store_path.read_bytes() == shares(range(3))
+
+
+def test_import_command_stdin(store_path: Path) -> None:
+    result = db4e("import", "-", db=store_path, stdin=shares(range(3)) + b"NOTICE  20")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().startswith("stdin: 3 new, 0 already stored; 3 lines")
+    assert query(store_path, "SELECT DISTINCT origin FROM events") == [("stdin",)]
+    assert heights(store_path) == [0, 1, 2]

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
+import sys
 import zlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -35,6 +37,7 @@ __all__ = [
     "FileImport",
     "ProgressCallback",
     "import_file",
+    "import_stdin",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,7 +70,8 @@ ProgressCallback = Callable[[int, int], None]
 class FileImport:
     """Result of importing one file."""
 
-    path: Path
+    #: Absolute path of the file, or "stdin".
+    origin: str
     new: int = 0
     duplicates: int = 0
     stats: ParserStats = field(default_factory=ParserStats)
@@ -85,22 +89,36 @@ class _Chunk:
 
 
 def _raw_position(stream: Any) -> int:
-    """Return how far the underlying file has been read, also through `GzipFile`."""
+    """Return how far the underlying file has been read, also through `GzipFile`;
+    0 for a pipe."""
     raw = getattr(stream, "fileobj", None) or stream
-    return int(raw.tell())
+    try:
+        return int(raw.tell())
+    except OSError:
+        return 0
 
 
-def _parse(path: Path, send: ObjectSendStream[_Chunk]) -> BaseException | None:
-    """Read and parse the file in the calling worker thread, sending each chunk's
-    events to the event loop (blocking while the stream is full).
+def _raw_size(stream: Any) -> int:
+    """Return the size of the underlying file; 0 for a pipe or a terminal."""
+    raw = getattr(stream, "fileobj", None) or stream
+    st = os.fstat(raw.fileno())
+    return st.st_size if stat.S_ISREG(st.st_mode) else 0
+
+
+def _parse(
+    open_stream: Callable[[], AbstractContextManager[Any]],
+    send: ObjectSendStream[_Chunk],
+) -> BaseException | None:
+    """Read and parse a log in the calling worker thread, sending each chunk's events
+    to the event loop (blocking while the stream is full).
 
     Returns the error that stopped reading the file, None when it was read to its end.
     Raises `anyio.BrokenResourceError` when the receiving side has gone.
     """
     parser = Parser()
     try:
-        with open_log(path) as stream:
-            size = os.fstat(_raw_fileno(stream)).st_size
+        with open_stream() as stream:
+            size = _raw_size(stream)
             while data := stream.read(READ_SIZE):
                 events = parser.feed(data)
                 chunk = _Chunk(events, _raw_position(stream), size, parser.stats())
@@ -115,16 +133,13 @@ def _parse(path: Path, send: ObjectSendStream[_Chunk]) -> BaseException | None:
     return None
 
 
-def _raw_fileno(stream: Any) -> int:
-    raw = getattr(stream, "fileobj", None) or stream
-    return int(raw.fileno())
-
-
 async def _parse_and_close(
-    path: Path, send: ObjectSendStream[_Chunk], result: FileImport
+    open_stream: Callable[[], AbstractContextManager[Any]],
+    send: ObjectSendStream[_Chunk],
+    result: FileImport,
 ) -> None:
     async with send:
-        result.error = await anyio.to_thread.run_sync(_parse, path, send)
+        result.error = await anyio.to_thread.run_sync(_parse, open_stream, send)
 
 
 async def _store_chunks(
@@ -134,7 +149,7 @@ async def _store_chunks(
     run_id: int,
     progress: ProgressCallback | None,
 ) -> None:
-    origin = str(result.path)
+    origin = result.origin
     next_update = anyio.current_time() + RUN_UPDATE_SECONDS
     async with receive:
         async for chunk in receive:
@@ -163,20 +178,36 @@ async def import_file(
     directory, binary, a broken .gz) are returned in `FileImport.error`, with the
     counts of what was stored before them. Store errors are raised.
     """
-    result = FileImport(Path(os.path.abspath(path)))
-    run_id = await store.start_run("import", str(result.path))
+    origin = os.path.abspath(path)
+    return await _import(store, origin, lambda: open_log(origin), progress)
+
+
+async def import_stdin(store: Store) -> FileImport:
+    """Store every event of a log read from standard input (plain, not .gz), with
+    the origin "stdin". A last line without a newline is dropped."""
+    return await _import(store, "stdin", lambda: nullcontext(sys.stdin.buffer), None)
+
+
+async def _import(
+    store: Store,
+    origin: str,
+    open_stream: Callable[[], AbstractContextManager[Any]],
+    progress: ProgressCallback | None,
+) -> FileImport:
+    result = FileImport(origin)
+    run_id = await store.start_run("import", origin)
     send, receive = anyio.create_memory_object_stream[_Chunk](QUEUE_CHUNKS)
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(_store_chunks, store, receive, result, run_id, progress)
-            await _parse_and_close(result.path, send, result)
+            await _parse_and_close(open_stream, send, result)
     except BaseExceptionGroup as group_error:
         raise _single(group_error) from None
     finally:
         with anyio.CancelScope(shield=True):
             await store.finish_run(run_id, result.new, result.duplicates, result.stats)
     if result.error is not None:
-        logger.info("import of %s stopped: %s", result.path, result.error)
+        logger.info("import of %s stopped: %s", origin, result.error)
     return result
 
 

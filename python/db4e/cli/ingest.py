@@ -25,7 +25,7 @@ from rich.progress import (
 from db4e.cli import EXIT_ERROR, USER_ERRORS, pass_config
 from db4e.config import Config
 from db4e.follow import CompressedLogError, FollowResult, follow
-from db4e.importer import FileImport, ProgressCallback, import_file
+from db4e.importer import FileImport, ProgressCallback, import_file, import_stdin
 from db4e.parser import ParserStats
 from db4e.store import (
     NotAStoreError,
@@ -46,7 +46,7 @@ USER_ERRORS.extend(
 # Output
 
 
-def _file_error_reason(path: Path, error: BaseException) -> str:
+def _file_error_reason(origin: str, error: BaseException) -> str:
     """Describe why a file could not be imported, without its path."""
     if isinstance(error, OSError):
         return str(error.strerror or error)
@@ -54,7 +54,7 @@ def _file_error_reason(path: Path, error: BaseException) -> str:
         return f"compressed file is truncated ({error}); the rest is missing"
     if isinstance(error, zlib.error):
         return f"compressed file is damaged ({error})"
-    return str(error).removeprefix(f"{path}: ")
+    return str(error).removeprefix(f"{origin}: ")
 
 
 def _describe_stats(stats: ParserStats) -> str:
@@ -121,20 +121,23 @@ async def _import_all(config: Config, files: Sequence[Path]) -> list[FileImport]
     async with open_store(config) as store:
         with _progress_bar() as bar:
             for path in files:
-                progress = _progress_callback(bar, path)
-                result = await import_file(store, path, progress)
+                if str(path) == "-":
+                    result = await import_stdin(store)
+                else:
+                    progress = _progress_callback(bar, path)
+                    result = await import_file(store, path, progress)
                 if result.error is not None:
-                    reason = _file_error_reason(result.path, result.error)
-                    click.echo(f"db4e: {result.path}: {reason}", err=True)
+                    reason = _file_error_reason(result.origin, result.error)
+                    click.echo(f"db4e: {result.origin}: {reason}", err=True)
                 results.append(result)
     return results
 
 
 def _file_summary(result: FileImport) -> str:
-    name = str(result.path)
+    name = result.origin
     if result.error is None:
         return _summary_line(name, result.new, result.duplicates, result.stats)
-    reason = _file_error_reason(result.path, result.error)
+    reason = _file_error_reason(name, result.error)
     if result.stats.bytes == 0:
         return f"{name}: not imported: {reason}"
     line = _summary_line(name, result.new, result.duplicates, result.stats)
@@ -159,9 +162,10 @@ def _print_import_summary(results: list[FileImport]) -> None:
 def import_cmd(config: Config, files: tuple[Path, ...]) -> None:
     """Store the events of FILES (P2Pool, XMRig or monerod logs, plain or .gz).
 
-    Each event is stored once, so importing a file again, or a rotated copy next to
-    the live file, adds only what is new. A file that cannot be read is reported and
-    skipped, and the command then exits with status 3 after importing the others.
+    `-` reads standard input. Each event is stored once, so importing a file again,
+    or a rotated copy next to the live file, adds only what is new. A file that cannot
+    be read is reported and skipped, and the command then exits with status 3 after
+    importing the others.
     """
     results = anyio.run(_import_all, config, files)
     _print_import_summary(results)
