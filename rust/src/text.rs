@@ -61,24 +61,25 @@ pub fn strip_ansi(line: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn digits_at(b: &[u8], positions: std::ops::Range<usize>) -> bool {
-    b.len() >= positions.end && b[positions].iter().all(u8::is_ascii_digit)
-}
+/// The shape of `YYYY-MM-DD HH:MM:SS`: `D` stands for any digit, other bytes for themselves.
+const DATETIME_SHAPE: &[u8; 19] = b"DDDD-DD-DD DD:DD:DD";
 
 /// True when `b` starts with `YYYY-MM-DD HH:MM:SS` (19 bytes).
 pub fn is_datetime_prefix(b: &[u8]) -> bool {
-    b.len() >= 19
-        && digits_at(b, 0..4)
-        && b[4] == b'-'
-        && digits_at(b, 5..7)
-        && b[7] == b'-'
-        && digits_at(b, 8..10)
-        && b[10] == b' '
-        && digits_at(b, 11..13)
-        && b[13] == b':'
-        && digits_at(b, 14..16)
-        && b[16] == b':'
-        && digits_at(b, 17..19)
+    let Some(head) = b.first_chunk::<19>() else {
+        return false;
+    };
+    // Every line is tested, so the check has no early exit: over a fixed-size array the
+    // compiler unrolls it into compares with constants.
+    let mut matches = true;
+    for (&byte, &shape) in head.iter().zip(DATETIME_SHAPE) {
+        matches &= if shape == b'D' {
+            byte.is_ascii_digit()
+        } else {
+            byte == shape
+        };
+    }
+    matches
 }
 
 /// Length of a `YYYY-MM-DD HH:MM:SS[.f+]` timestamp at the start of `b`, if there is one.
@@ -333,6 +334,20 @@ mod tests {
                 memchr::memmem::find(haystack, needle)
             );
         }
+    }
+
+    #[test]
+    fn datetime_prefix_shape() {
+        assert!(is_datetime_prefix(b"2026-08-14 09:15:02.4821 P2Pool"));
+        assert!(is_datetime_prefix(b"0000-00-00 00:00:00"));
+        assert!(!is_datetime_prefix(b"2026-08-14 09:15:0"));
+        assert!(!is_datetime_prefix(b"2026-08-14T09:15:02"));
+        assert!(!is_datetime_prefix(b"2026/08/14 09:15:02"));
+        assert!(!is_datetime_prefix(b"2026-08-14 09:1x:02"));
+        assert!(!is_datetime_prefix(b"x026-08-14 09:15:02"));
+        assert_eq!(datetime_len(b"2026-08-14 09:15:02.4821 P2Pool"), Some(24));
+        assert_eq!(datetime_len(b"2026-08-14 09:15:02 x"), Some(19));
+        assert_eq!(datetime_len(b"2026-08-14 09:15:02. x"), None);
     }
 
     #[test]
