@@ -11,9 +11,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from db4e.config_run import (
+    DaemonConfig,
+    SupervisorConfig,
+    parse_daemons,
+    parse_schedule,
+    parse_supervisor,
+)
+
 __all__ = [
     "Config",
     "ConfigError",
+    "DaemonConfig",
+    "SupervisorConfig",
     "default_config_path",
     "default_data_dir",
     "default_store_path",
@@ -30,7 +40,12 @@ class ConfigError(ValueError):
 
     def __init__(self, path: Path | None, problems: list[str]) -> None:
         where = str(path) if path else "configuration"
-        super().__init__(f"{where}: " + "; ".join(problems))
+        if len(problems) == 1:
+            message = f"{where}: {problems[0]}"
+        else:
+            listed = "".join(f"\n  {problem}" for problem in problems)
+            message = f"{where}: {len(problems)} problems:{listed}"
+        super().__init__(message)
         self.path = path
         self.problems = problems
 
@@ -81,6 +96,10 @@ class Config:
     export_timezone: str = "UTC"
     #: Folder for `db4e export` when `--out` is not given.
     export_dir: Path | None = None
+    #: Restart policy, runtime folder and daily restart of `db4e run`.
+    supervisor: SupervisorConfig = field(default_factory=SupervisorConfig)
+    #: The daemons `db4e run` owns or probes, in start order.
+    daemons: tuple[DaemonConfig, ...] = ()
 
 
 def _check_str(value: Any) -> str | None:
@@ -130,7 +149,9 @@ _KEYS: dict[
     ("export", "timezone"): ("export_timezone", _check_zone, str),
     ("export", "out"): ("export_dir", _check_path, lambda v: Path(v).expanduser()),
 }
-_TABLES = sorted({table for table, _ in _KEYS})
+#: Tables checked by `db4e.config_run`.
+_RUN_TABLES = ("daemons", "schedule", "supervisor")
+_TABLES = sorted({table for table, _ in _KEYS} | set(_RUN_TABLES))
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -154,7 +175,11 @@ def _read(path: Path) -> dict[str, Any]:
 def _validate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     values: dict[str, Any] = {}
     problems: list[str] = []
+    supervisor: dict[str, Any] = {}
     for table, content in data.items():
+        if table in _RUN_TABLES:
+            problems += _validate_run_table(table, content, values, supervisor)
+            continue
         if table not in _TABLES:
             problems.append(
                 f"unknown table [{table}]; known tables: {', '.join(_TABLES)}"
@@ -177,7 +202,20 @@ def _validate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                 problems.append(f"{table}.{key}: {problem} (got {value!r})")
             else:
                 values[attribute] = convert(value)
+    values["supervisor"] = SupervisorConfig(**supervisor)
     return values, problems
+
+
+def _validate_run_table(
+    table: str, content: Any, values: dict[str, Any], supervisor: dict[str, Any]
+) -> list[str]:
+    if table == "daemons":
+        values["daemons"], problems = parse_daemons(content)
+        return problems
+    parse = parse_supervisor if table == "supervisor" else parse_schedule
+    found, problems = parse(content)
+    supervisor.update(found)
+    return problems
 
 
 def load_config(path: Path | None = None) -> Config:

@@ -146,7 +146,7 @@ def _register() -> None:
     from db4e.cli import parse
 
     main.add_command(parse.parse)
-    for module_name in ("ingest", "report", "demo"):
+    for module_name in ("ingest", "report", "demo", "setup", "run"):
         try:
             module = __import__(f"db4e.cli.{module_name}", fromlist=["COMMANDS"])
         except ModuleNotFoundError as e:
