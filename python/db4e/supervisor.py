@@ -190,6 +190,22 @@ class Supervisor:
             await self._stop_range(index, reason, dependents_only=False)
             await self._start_range(index)
 
+    async def restart_chain(self, names: list[str], reason: str) -> dict[str, bool]:
+        """Stop the named children newest first, then start them in order, each once
+        the one before it is ready. Returns whether each got ready; a child that did
+        not is restarted by the usual policy, which also starts the ones after it."""
+        indexes = sorted(self._index(name) for name in names)
+        results = {self._slots[i].spec.name: False for i in indexes}
+        async with self._lock:
+            for i in reversed(indexes):
+                await self._stop(self._slots[i], reason)
+            for i in indexes:
+                ok = await self._start(i)
+                results[self._slots[i].spec.name] = ok
+                if not ok:
+                    break
+        return results
+
     # Running
 
     async def run(self, ready: Callable[[], None] = lambda: None) -> None:
