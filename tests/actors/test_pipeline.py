@@ -36,7 +36,7 @@ def output(data: bytes, stream: str = "stdout") -> Output:
 
 
 def stored_kinds(path: Path) -> list[str]:
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         rows = db.execute("SELECT kind FROM events ORDER BY ts_utc, id").fetchall()
     return [kind for (kind,) in rows]
 
@@ -44,10 +44,13 @@ def stored_kinds(path: Path) -> list[str]:
 async def wait_for_kinds(path: Path, count: int) -> list[str]:
     with anyio.fail_after(5):
         while True:
-            if path.exists():
+            try:
                 kinds = stored_kinds(path)
-                if len(kinds) >= count:
-                    return kinds
+            except sqlite3.OperationalError:
+                # The store actor has not created the file or its tables yet.
+                kinds = []
+            if len(kinds) >= count:
+                return kinds
             await anyio.sleep(0.02)
 
 

@@ -23,6 +23,9 @@ __all__ = ["IngestActor", "IngestState", "Output"]
 
 logger = logging.getLogger(__name__)
 
+#: Seconds a stopping ingest actor spends parsing what is still queued.
+DRAIN_SECONDS = 5.0
+
 
 @dataclass(frozen=True)
 class Output:
@@ -76,15 +79,30 @@ class IngestActor:
     async def run(self, ready: Callable[[], None]) -> None:
         self.mailbox.recover()
         ready()
-        while True:
-            output = None
-            with anyio.move_on_after(self.quiet if self._any_pending() else None):
-                output = await self.mailbox.receive()
-            if output is None:
-                await self._flush_quiet()
-                continue
+        try:
+            while True:
+                output = None
+                with anyio.move_on_after(self.quiet if self._any_pending() else None):
+                    output = await self.mailbox.receive()
+                if output is None:
+                    await self._flush_quiet()
+                    continue
+                await self._handle(output)
+                self.mailbox.ack()
+        except anyio.get_cancelled_exc_class():
+            # Stopping after the daemons: parse their last output, close open records.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(DRAIN_SECONDS):
+                await self._drain()
+            raise
+
+    async def _drain(self) -> None:
+        while (output := self.mailbox.receive_nowait()) is not None:
             await self._handle(output)
             self.mailbox.ack()
+        for origin, stream in self._streams.items():
+            await self._send(
+                origin, stream, stream.parser.finish(), time.monotonic_ns()
+            )
 
     def _any_pending(self) -> bool:
         return any(s.pending_since is not None for s in self._streams.values())

@@ -13,10 +13,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import anyio
+
 from db4e.actors.mailbox import Mailbox
 from db4e.config import Config
 from db4e.parser import Event
-from db4e.store import open_store
+from db4e.store import Store, open_store
 
 __all__ = ["StoreActor", "StoreStats", "StoreWrite"]
 
@@ -24,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: Events written in one transaction at most.
 MAX_BATCH_EVENTS = 2000
+#: Seconds a stopping store actor spends writing what is still queued.
+DRAIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -77,17 +81,26 @@ class StoreActor:
         self.mailbox.recover()
         async with open_store(self.config) as store:
             ready()
-            while True:
-                writes = [await self.mailbox.receive()]
-                writes += self._drain(MAX_BATCH_EVENTS - len(writes[0].events))
-                for origin, events in _by_origin(writes).items():
-                    new, duplicates = await store.insert(events, origin)
-                    self.stats.new += new
-                    self.stats.duplicates += duplicates
-                    if self.on_commit is not None:
-                        self.on_commit(events)
-                self.mailbox.ack()
-                self._count(writes)
+            try:
+                while True:
+                    await self._write(store, await self.mailbox.receive())
+            except anyio.get_cancelled_exc_class():
+                # Stopping: what the other actors sent before they stopped is stored.
+                with anyio.CancelScope(shield=True), anyio.move_on_after(DRAIN_SECONDS):
+                    while (first := self.mailbox.receive_nowait()) is not None:
+                        await self._write(store, first)
+                raise
+
+    async def _write(self, store: Store, first: StoreWrite) -> None:
+        writes = [first, *self._drain(MAX_BATCH_EVENTS - len(first.events))]
+        for origin, events in _by_origin(writes).items():
+            new, duplicates = await store.insert(events, origin)
+            self.stats.new += new
+            self.stats.duplicates += duplicates
+            if self.on_commit is not None:
+                self.on_commit(events)
+        self.mailbox.ack()
+        self._count(writes)
 
     def _drain(self, room: int) -> list[StoreWrite]:
         writes: list[StoreWrite] = []
