@@ -90,7 +90,7 @@ def test_daemons_in_start_order(tmp_path: Path) -> None:
     monerod = config.daemons[0]
     assert monerod.args == ("--regtest",)
     assert monerod.stop_timeout == 5.0
-    assert monerod.ready_timeout == 600.0
+    assert monerod.ready_timeout is None
 
 
 def test_daemon_command_on_path(tmp_path: Path) -> None:

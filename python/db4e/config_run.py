@@ -54,10 +54,12 @@ class DaemonConfig:
     #: log file and probes its health.
     external: bool = False
     log_file: Path | None = None
-    ready_timeout: float = 60.0
-    stop_timeout: float = 30.0
-    #: No progress for this long means the daemon hangs: it is restarted.
-    liveness_timeout: float = 300.0
+    #: Seconds until ready, to wait for each stop step, and without progress before
+    #: the daemon counts as hung and is restarted. None: the daemon's default (see
+    #: `db4e.actors.daemon.DEFAULT_TIMEOUTS`).
+    ready_timeout: float | None = None
+    stop_timeout: float | None = None
+    liveness_timeout: float | None = None
     # monerod
     rpc_url: str = "http://127.0.0.1:18081"
     # p2pool
@@ -69,15 +71,6 @@ class DaemonConfig:
     api_url: str | None = None
     api_token: str | None = field(default=None, repr=False)
     api_interval: float = 60.0
-
-
-#: Defaults that differ per daemon: monerod may need minutes to open and close its
-#: database on a real chain.
-_DAEMON_DEFAULTS: dict[str, dict[str, float]] = {
-    "monerod": {"ready_timeout": 600.0, "stop_timeout": 180.0},
-    "p2pool": {"ready_timeout": 120.0, "stop_timeout": 30.0},
-    "xmrig": {"ready_timeout": 60.0, "stop_timeout": 15.0},
-}
 
 
 @dataclass(frozen=True)
@@ -329,7 +322,7 @@ def _daemon(name: str, content: Any) -> tuple[DaemonConfig | None, Problems]:
     if problems:
         return None, problems
     values.setdefault("command", "")
-    return DaemonConfig(name=name, **{**_DAEMON_DEFAULTS[name], **values}), []
+    return DaemonConfig(name=name, **values), []
 
 
 def parse_daemons(content: Any) -> tuple[tuple[DaemonConfig, ...], Problems]:
