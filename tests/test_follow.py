@@ -266,6 +266,32 @@ async def test_follow_rotation_waits_for_writer(
     assert heights(store_path) == [0, 1, 2, 3]
 
 
+async def test_follow_two_rotations_between_reads(
+    stepper: Stepper, log: Path, store: SqliteStore, store_path: Path
+) -> None:
+    log.write_bytes(shares(range(2)))
+    await stepper.start()
+    await stepper.drain()
+
+    # Both rotations happen before the follower looks again.
+    first, second = log.with_name("p2pool.log.1"), log.with_name("p2pool.log.2")
+    append(log, share(2))
+    log.rename(first)
+    log.write_bytes(shares(range(3, 5)))
+    os.utime(log, (time.time() + 1, time.time() + 1))
+    log.rename(second)
+    log.write_bytes(share(5))
+    os.utime(log, (time.time() + 2, time.time() + 2))
+    for _ in range(4):
+        await stepper.drain()
+
+    assert heights(store_path) == [0, 1, 2, 3, 4, 5]
+    assert stepper.duplicates == 0
+    checkpoint = await store.load_checkpoint(str(log))
+    assert checkpoint is not None
+    assert checkpoint.inode == log.stat().st_ino
+
+
 async def test_follow_copytruncate(
     stepper: Stepper, log: Path, store: SqliteStore, store_path: Path
 ) -> None:
@@ -426,6 +452,37 @@ async def test_restart_after_two_rotations(
     finally:
         again.close()
     assert heights(store_path) == [0, 1, 2, 3, 4, 5]
+    assert again.duplicates == 0
+
+
+async def test_restart_while_newest_rotated_written(
+    stepper: Stepper, log: Path, store: SqliteStore, store_path: Path
+) -> None:
+    log.write_bytes(shares(range(2)))
+    await stepper.start()
+    await stepper.drain()
+    stepper.close()
+
+    # While stopped: the checkpointed file becomes .1, the next one .2, and the writer
+    # still writes to .2 after the restart, before it opens the new empty file.
+    first, second = log.with_name("p2pool.log.1"), log.with_name("p2pool.log.2")
+    log.rename(first)
+    log.write_bytes(share(2))
+    os.utime(log, (time.time() + 1, time.time() + 1))
+    log.rename(second)
+    log.touch()
+    again = await restart(stepper, store, log)
+    try:
+        await again.drain()
+        append(second, share(3))
+        await again.drain()
+        assert heights(store_path) == [0, 1, 2, 3]
+        append(log, share(4))
+        await again.drain()
+        await again.drain()
+    finally:
+        again.close()
+    assert heights(store_path) == [0, 1, 2, 3, 4]
     assert again.duplicates == 0
 
 

@@ -26,6 +26,7 @@ in a worker thread and stores each batch with its checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
@@ -130,9 +131,11 @@ class _OpenFile:
 
 @dataclass
 class _CatchUp:
-    """A rotated file to read on start, before the live file."""
+    """A rotated file to read before the live file."""
 
     path: str
+    #: Device and inode the file had when it was found.
+    key: tuple[int, int]
     offset: int = 0
     line: int = 1
     #: The stored checkpoint when this is the checkpointed file itself, so reading it
@@ -218,11 +221,13 @@ class FileFollower:
         return size >= checkpoint.offset and _head_matches(head, checkpoint)
 
     def _plan_catch_up(self, checkpoint: Checkpoint, opened: _OpenFile | None) -> None:
-        """Decide how to read the files written after the checkpoint, because the file
+        """Plan how to read the files written after the checkpoint, because the file
         at the path was rotated, truncated or replaced while db4e was stopped."""
-        exclude = None if opened is None else (opened.device, opened.inode)
-        siblings = self._siblings(checkpoint, exclude)
+        key = (checkpoint.device, checkpoint.inode)
+        exclude = set() if opened is None else {(opened.device, opened.inode)}
+        siblings = self._siblings(key, exclude)
         match = _find_checkpointed(siblings, checkpoint)
+        items = []
         if match is None:
             logger.warning(
                 "%s changed while db4e was stopped, and the file of its checkpoint "
@@ -236,78 +241,66 @@ class FileFollower:
             threshold = checkpoint.updated_at / 1e6 - MTIME_MARGIN_SECONDS
         else:
             threshold = match.stat.st_mtime
-        later = sorted(
-            (s for s in siblings if s is not match and s.stat.st_mtime >= threshold),
-            key=lambda s: s.stat.st_mtime,
-        )
-
-        self._live = opened
-        if match is not None:
-            # The writer may still be writing the file rotated last: follow it like the
-            # live file until a new file at the path grows.
-            if not later and self._follow_rotated(match, checkpoint, opened):
-                return
-            self._queue_checkpointed(match, checkpoint)
-        for sibling in later:
-            logger.info(
-                "reading %s, rotated after the checkpoint of %s",
-                sibling.path,
-                self.path,
+            same_file = _key(match.stat) == key
+            items.append(
+                _CatchUp(
+                    match.path,
+                    _key(match.stat),
+                    checkpoint.offset,
+                    checkpoint.line,
+                    checkpoint if same_file else None,
+                )
             )
-            self._catch_up.append(_CatchUp(sibling.path))
+        items += _rotated_after(siblings, threshold, match)
+        self._live = opened
+        self._read_rotated_files(items)
 
-    def _follow_rotated(
-        self, match: _Sibling, checkpoint: Checkpoint, opened: _OpenFile | None
-    ) -> bool:
-        rotated = self._open(match.path, check_content=False)
+    def _read_rotated_files(self, items: list[_CatchUp]) -> None:
+        """Queue rotated files, oldest first, to be read before the live file.
+
+        The newest one is followed like the live file instead, until the new file at the
+        path grows: the writer may still be writing to it.
+        """
+        if items and self._follow_rotated(items[-1]):
+            items = items[:-1]
+        for item in items:
+            logger.info(
+                "reading rotated file %s of %s from line %d",
+                item.path,
+                self.path,
+                item.line,
+            )
+        self._catch_up.extend(items)
+
+    def _follow_rotated(self, item: _CatchUp) -> bool:
+        rotated = self._open(item.path, check_content=False)
         if rotated is None:
             return False
-        if (rotated.device, rotated.inode) != (checkpoint.device, checkpoint.inode):
+        head = os.pread(rotated.fd, len(GZIP_MAGIC), 0)
+        if (rotated.device, rotated.inode) != item.key or head == GZIP_MAGIC:
             os.close(rotated.fd)
             return False
         logger.info(
-            "%s was rotated while db4e was stopped; reading %s from line %d "
-            "(byte %d) until the new file grows",
+            "following rotated file %s of %s from line %d until the new file grows",
+            item.path,
             self.path,
-            match.path,
-            checkpoint.line,
-            checkpoint.offset,
+            item.line,
         )
-        rotated.parser = Parser(checkpoint.offset, checkpoint.line)
-        rotated.fingerprint = checkpoint.fingerprint
-        rotated.fingerprint_len = checkpoint.fingerprint_len
-        if opened is not None:
-            os.close(opened.fd)
+        rotated.parser = Parser(item.offset, item.line)
+        if item.checkpoint is not None:
+            rotated.fingerprint = item.checkpoint.fingerprint
+            rotated.fingerprint_len = item.checkpoint.fingerprint_len
+        if self._live is not None:
+            os.close(self._live.fd)
         self._live = rotated
         return True
 
-    def _queue_checkpointed(self, match: _Sibling, checkpoint: Checkpoint) -> None:
-        logger.info(
-            "%s changed while db4e was stopped; reading %s from line %d (byte %d) "
-            "first",
-            self.path,
-            match.path,
-            checkpoint.line,
-            checkpoint.offset,
-        )
-        same_file = (match.stat.st_dev, match.stat.st_ino) == (
-            checkpoint.device,
-            checkpoint.inode,
-        )
-        self._catch_up.append(
-            _CatchUp(
-                match.path,
-                checkpoint.offset,
-                checkpoint.line,
-                checkpoint if same_file else None,
-            )
-        )
-
     def _siblings(
-        self, checkpoint: Checkpoint, exclude: tuple[int, int] | None
+        self, include: tuple[int, int] | None, exclude: set[tuple[int, int]]
     ) -> list[_Sibling]:
         """List the regular files in the log's folder that may be rotated copies: names
-        that start with the log's name, and the file with the checkpoint's inode."""
+        that start with the log's name, and the file with the device and inode
+        `include`."""
         folder, name = os.path.split(self.path)
         found = []
         with os.scandir(folder) as entries:
@@ -316,11 +309,10 @@ class FileFollower:
                     st = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
-                key = (st.st_dev, st.st_ino)
-                if not stat.S_ISREG(st.st_mode) or key == exclude:
+                if not stat.S_ISREG(st.st_mode) or _key(st) in exclude:
                     continue
                 is_rotated_name = entry.name.startswith(name) and entry.name != name
-                if is_rotated_name or key == (checkpoint.device, checkpoint.inode):
+                if is_rotated_name or _key(st) == include:
                     found.append(_Sibling(entry.path, st))
         return found
 
@@ -455,7 +447,7 @@ class FileFollower:
         checkpoint = live.checkpoint(self.path)
         copies = [
             s
-            for s in self._siblings(checkpoint, (live.device, live.inode))
+            for s in self._siblings(None, {(live.device, live.inode)})
             if s.stat.st_size > live.parser.end_offset and _file_matches(s, checkpoint)
         ]
         if not copies:
@@ -508,17 +500,32 @@ class FileFollower:
         return self._switch(live)
 
     def _switch(self, live: _OpenFile) -> Batch:
+        """Finish the old file, then go on with the files rotated after it, or with the
+        file at the path."""
         events: list[Event] = []
         while data := os.pread(live.fd, self.read_size, live.parser.end_offset):
             events += live.parser.feed(data)
         events += live.parser.finish()
         self._finished_stats.merge(live.parser.stats())
+        finished = live.checkpoint(self.path)
+        mtime = os.fstat(live.fd).st_mtime
         os.close(live.fd)
+        self._live = None
         self._replacement_logged = False
-
-        new = self._live = self._open(self.path, check_content=False)
         self._last_growth = time.monotonic()
         self._flushed = False
+
+        # Rotated more than once since the last check: read the files in between
+        # first, and keep the checkpoint on the old file until they are stored.
+        exclude = {(live.device, live.inode)}
+        with contextlib.suppress(FileNotFoundError):
+            exclude.add(_key(os.stat(self.path)))
+        later = _rotated_after(self._siblings(None, exclude), mtime, None)
+        if later:
+            self._read_rotated_files(later)
+            return Batch(events, live.path, finished, idle=False)
+
+        new = self._live = self._open(self.path, check_content=False)
         if new is None:
             return Batch(events, live.path, None, idle=False)
         logger.info(
@@ -579,6 +586,20 @@ def _check_followable(path: str, fd: int) -> None:
         raise CompressedLogError(path)
     if b"\0" in head:
         raise BinaryFileError(path)
+
+
+def _key(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_dev, st.st_ino)
+
+
+def _rotated_after(
+    siblings: list[_Sibling], threshold: float, skip: _Sibling | None
+) -> list[_CatchUp]:
+    """Return the files last written at or after `threshold` (seconds since the epoch),
+    oldest first, as files to read from their start."""
+    later = [s for s in siblings if s is not skip and s.stat.st_mtime >= threshold]
+    later.sort(key=lambda s: s.stat.st_mtime)
+    return [_CatchUp(s.path, _key(s.stat)) for s in later]
 
 
 def _head_matches(head: bytes, checkpoint: Checkpoint) -> bool:
