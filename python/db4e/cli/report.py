@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from db4e.cli import EXIT_ERROR, EXIT_OK, EXIT_STALE, USER_ERRORS, fail, pass_config
+from db4e.cli.farm_status import EXIT_NOT_RUNNING, ask_supervisor, print_supervisor
 from db4e.config import Config
 from db4e.reports import (
     SqliteReportSource,
@@ -99,13 +100,33 @@ def status(config: Config, as_json: bool, now: int | None) -> None:
     Exits 0 when the newest event is at most [status] stale_after_seconds old, and 1
     when it is older, when the store is empty or when there is no store file.
     """
-    _missing_store(config.store_path, EXIT_STALE)
-    sys.exit(show_status(config, as_json, now))
+    supervisor = ask_supervisor(config)
+    not_running = EXIT_NOT_RUNNING if config.daemons else EXIT_STALE
+    if supervisor is None:
+        _missing_store(config.store_path, not_running)
+    elif not as_json:
+        print_supervisor(supervisor)
+    code = EXIT_STALE
+    if config.store_path.exists():
+        code = show_status(config, as_json, now, supervisor)
+    elif as_json:
+        click.echo(json.dumps({"supervisor": supervisor}, indent=2))
+    if supervisor is not None:
+        code = EXIT_OK if supervisor["supervisor"].get("healthy") else EXIT_STALE
+    elif config.daemons:
+        code = EXIT_NOT_RUNNING
+    sys.exit(code)
 
 
-def show_status(config: Config, as_json: bool = False, now: int | None = None) -> int:
+def show_status(
+    config: Config,
+    as_json: bool = False,
+    now: int | None = None,
+    supervisor: dict[str, Any] | None = None,
+) -> int:
     """Print the status of the store at `config.store_path` and return the exit code:
-    `EXIT_OK` when its data is fresh, `EXIT_STALE` otherwise."""
+    `EXIT_OK` when its data is fresh, `EXIT_STALE` otherwise. With `as_json`, the
+    running supervisor's document goes under the `supervisor` key."""
     with SqliteReportSource.open(config.store_path, config.farm) as source:
         report = build_status(
             source,
@@ -115,6 +136,8 @@ def show_status(config: Config, as_json: bool = False, now: int | None = None) -
             now_micros=now_micros() if now is None else now,
         )
     document = status_document(report)
+    if supervisor is not None:
+        document["supervisor"] = supervisor
     if as_json:
         click.echo(json.dumps(document, indent=2))
     else:
