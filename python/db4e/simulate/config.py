@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from db4e.simulate.text import WALLET
+
 
 @dataclass(frozen=True, slots=True)
 class PlantedEvent:
@@ -36,6 +38,8 @@ class SimConfig:
     console: bool = False
     colours: bool = False
     workers: int = 8
+    #: The farm's wallet address in payout and status lines.
+    wallet: str = WALLET
     #: Mean interval between SHARE FOUND lines of the whole farm.
     share_every_s: float | None = 1800.0
     #: Mean interval between Monero blocks found by the pool (BLOCK FOUND and payout).
@@ -49,6 +53,9 @@ class SimConfig:
     workers_every_s: float | None = None
     #: Start with `Log started`, the version line and the sidechain configuration.
     startup: bool = True
+    #: The version line's version and build text.
+    version: str = "v4.17"
+    build: str = "built with GCC/14.2.0 on Aug  5 2026"
     #: Mean gap between sidechain blocks and between Monero blocks.
     sidechain_block_s: float = 10.0
     mainchain_block_s: float = 120.0

@@ -13,7 +13,6 @@ from db4e.simulate.text import (
     PPLNS_WINDOW,
     RULE_111,
     TICKS_PER_SECOND,
-    WALLET,
     ZMQ_ADDRESS,
     Clock,
     Heads,
@@ -34,6 +33,9 @@ class _Worker:
     tls: bool = False
     #: True right after a reconnect, when P2Pool has no hashrate estimate yet.
     no_estimate: bool = False
+    #: False for a real stratum connection added with `Simulator.add_worker`, which
+    #: keeps its address.
+    simulated: bool = True
 
 
 @dataclass(slots=True)
@@ -76,6 +78,8 @@ class Simulator:
         self.stratum_shares_found = 0
         self.effort_sum = 0.0
         self.peers = 32
+        #: `(Monero height, tick)` of every BLOCK FOUND written, oldest first.
+        self.blocks_found: list[tuple[int, int]] = []
         self.started = self.now
         self.next_main = self.now + self._gap(config.mainchain_block_s)
         self.next_share = self._next(config.share_every_s)
@@ -171,13 +175,13 @@ class Simulator:
     def startup(self) -> None:
         """Write the records of a start: log, version, sidechain configuration, ZMQ."""
         self._event("log_started", "NOTICE", "Log", "started", {})
-        build = "built with GCC/14.2.0 on Aug  5 2026"
+        version, build = self.config.version, self.config.build
         self._event(
             "version",
             "NOTICE",
             "P2Pool",
-            f"v4.17 ({build})",
-            {"version": "v4.17", "build": build},
+            f"{version} ({build})",
+            {"version": version, "build": build},
         )
         config_lines = (
             ("network type", "network type  = ", "mainnet"),
@@ -369,7 +373,7 @@ class Simulator:
             return False
         return self.rng.random() < self.config.mainchain_block_s / mean
 
-    def _shares_in_window(self) -> int:
+    def shares_in_window(self) -> int:
         """Count our shares still inside the PPLNS window (2160 blocks, about 6 h)."""
         window_ticks = int(
             PPLNS_WINDOW * self.config.sidechain_block_s * TICKS_PER_SECOND
@@ -380,7 +384,9 @@ class Simulator:
 
     def _block_found(self, height: int, reward: int) -> None:
         """BLOCK FOUND with its banner, then the payout line for our wallet."""
-        ours = self._shares_in_window()
+        self.blocks_found.append((height, self.now))
+        ours = self.shares_in_window()
+        wallet = self.config.wallet
         mined_by = (
             "you" if ours and self.rng.random() < 0.1 else "someone else in this p2pool"
         )
@@ -399,21 +405,21 @@ class Simulator:
         if ours:
             amount = xmr(reward * ours // PPLNS_WINDOW + self.rng.randrange(1000))
             message = (
-                f"{cyan}Your wallet {green}{WALLET}{cyan} got a payout of {green}"
+                f"{cyan}Your wallet {green}{wallet}{cyan} got a payout of {green}"
                 f"{amount} XMR{cyan} in block {green}{height}"
             )
             fields: dict[str, object] = {
-                "wallet": WALLET,
+                "wallet": wallet,
                 "amount_xmr": amount,
                 "block_height": height,
             }
             self._event("payout", "NOTICE", "P2Pool", message, fields, after_ms=0.6)
             return
         message = (
-            f"{cyan}Your wallet {yellow}{WALLET}{cyan} didn't get a payout in block "
+            f"{cyan}Your wallet {yellow}{wallet}{cyan} didn't get a payout in block "
             f"{yellow}{height}{cyan} because you had no shares in PPLNS window"
         )
-        fields = {"wallet": WALLET, "block_height": height}
+        fields = {"wallet": wallet, "block_height": height}
         self._event("no_payout", "NOTICE", "P2Pool", message, fields, after_ms=0.6)
 
     def _share_found(self) -> None:
@@ -503,6 +509,44 @@ class Simulator:
             after_ms=1.0,
         )
 
+    # -- for a live node ----------------------------------------------------
+
+    def write_record(
+        self, level: str, category: str, message: str, extra: tuple[str, ...] = ()
+    ) -> None:
+        """Write one record that is not part of the simulation, such as a daemon's
+        start-up or shutdown lines, at the current simulated time."""
+        self._record(level, category, self._stamp(0.0), message, extra)
+
+    def write_status(self) -> None:
+        """Write the records of the `status` command at the current simulated time."""
+        self._status()
+
+    def write_workers(self) -> None:
+        """Write the `workers` command output at the current simulated time."""
+        self._workers_listing()
+
+    def add_worker(self, name: str, address: str, hashrate_hs: float) -> None:
+        """Add a real stratum connection to the workers the records report."""
+        worker = _Worker(
+            name=name,
+            address=address,
+            base_hs=hashrate_hs,
+            connected_at=self.now / TICKS_PER_SECOND,
+            simulated=False,
+        )
+        self.workers.append(worker)
+
+    def rename_worker(self, address: str, name: str) -> None:
+        """Set the name of the worker at `address`, as its stratum login does."""
+        for worker in self.workers:
+            if worker.address == address:
+                worker.name = name
+
+    def remove_worker(self, address: str) -> None:
+        """Remove the worker at `address`, as when its connection closes."""
+        self.workers = [w for w in self.workers if w.address != address]
+
     # -- console command output ---------------------------------------------
 
     def _farmhashrate(self) -> float:
@@ -535,7 +579,7 @@ class Simulator:
 
     def _sidechain_status(self) -> None:
         chain = self.chain
-        ours = self._shares_in_window()
+        ours = self.shares_in_window()
         main_text, main_field = hashrate(chain.main_difficulty / 120)
         side_text, side_field = hashrate(chain.side_difficulty / 10)
         share_pico = chain.reward_pico * ours // PPLNS_WINDOW
@@ -549,7 +593,7 @@ class Simulator:
             "sidechain_hashrate": side_field,
             "pool_side_hashrate": None,
             "pplns_window_blocks": PPLNS_WINDOW,
-            "wallet": WALLET,
+            "wallet": self.config.wallet,
             "your_shares_blocks": ours,
             "shares_position": None,
             "block_reward_share_percent": percent,
@@ -571,7 +615,7 @@ class Simulator:
         rows += [
             ("PPLNS window", f"{PPLNS_WINDOW} blocks (+58 uncles, 0 orphans)"),
             ("PPLNS window duration", "6h 1m 47s"),
-            ("Your wallet address", WALLET),
+            ("Your wallet address", self.config.wallet),
             ("Your shares", f"{ours} blocks (+0 uncles, 0 orphans)"),
         ]
         if ours:
@@ -654,7 +698,7 @@ class Simulator:
         now_s = self.now / TICKS_PER_SECOND
         for worker in self.workers:
             worker.no_estimate = False
-            if self.rng.random() < 0.002:
+            if worker.simulated and self.rng.random() < 0.002:
                 # A reconnect: new port, uptime from zero, no hashrate estimate yet.
                 worker.connected_at = now_s - self.rng.uniform(1, 30)
                 worker.address = worker.address.rsplit(":", 1)[0] + (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 #: The made-up wallet of the simulated farm: `4` and 94 `A`, 95 characters like a real
@@ -12,7 +13,13 @@ WALLET = "4" + "A" * 94
 TICKS_PER_SECOND = 10_000
 
 FRACTIONS = [f"{i:04d}" for i in range(TICKS_PER_SECOND)]
+#: Characters of a printed timestamp, `YYYY-MM-DD HH:MM:SS.ffff`.
+TIMESTAMP_LENGTH = 24
 LEVEL_WORDS = {"NOTICE": "NOTICE  ", "WARNING": "WARNING ", "ERROR": "ERROR   "}
+#: The colour of the timestamp on a coloured console (cyan).
+TIMESTAMP_COLOUR = "\x1b[0;36m"
+#: ANSI SGR sequences, which P2Pool's logger removes before writing its file.
+ANSI_SGR = re.compile("\x1b\\[[0-9;]*m")
 SEVERITY_COLOURS = {
     "NOTICE": "\x1b[0m",
     "WARNING": "\x1b[0;33m",
@@ -110,8 +117,52 @@ class Heads:
         if not self._colours:
             return "", f" {category} ", ""
         after = f"\x1b[0m \x1b[0;90m{category} \x1b[0m{SEVERITY_COLOURS[level]}"
-        return "\x1b[0;36m", after, "\x1b[0m"
+        return TIMESTAMP_COLOUR, after, "\x1b[0m"
 
     def colour(self, code: str) -> str:
         """Return the SGR sequence `code` in coloured console output, else nothing."""
         return f"\x1b[{code}m" if self._colours else ""
+
+    def _timestamp_offset(self) -> int:
+        if not self.console:
+            return len(LEVEL_WORDS["NOTICE"])
+        return len(TIMESTAMP_COLOUR) if self._colours else 0
+
+    def timestamp(self, record: str) -> str:
+        """Return the timestamp on the first line of a record written with these
+        heads."""
+        start = self._timestamp_offset()
+        return record[start : start + TIMESTAMP_LENGTH]
+
+    def restamp(self, record: str, timestamp: str) -> str:
+        """Replace the timestamp on the first line of a record written with these
+        heads."""
+        start = self._timestamp_offset()
+        return record[:start] + timestamp + record[start + TIMESTAMP_LENGTH :]
+
+    def level(self, record: str) -> str:
+        """Return the level (`NOTICE`, `WARNING`, `ERROR`) of a record written with
+        these heads: its level word in the file form, its severity colour in the
+        coloured console form.
+
+        Raises ValueError for the plain console form, which does not show the level.
+        """
+        if not self.console:
+            word = record[: len(LEVEL_WORDS["NOTICE"])]
+            return next(level for level, text in LEVEL_WORDS.items() if text == word)
+        if not self._colours:
+            raise ValueError("the plain console form does not show the level")
+        # The category ends at the first reset after the timestamp, and the severity
+        # colour follows it (see `_build`).
+        reset = " \x1b[0m"
+        category_end = record.index(reset, len(TIMESTAMP_COLOUR) + TIMESTAMP_LENGTH)
+        severity_start = category_end + len(reset)
+        for level in ("WARNING", "ERROR"):
+            if record.startswith(SEVERITY_COLOURS[level], severity_start):
+                return level
+        return "NOTICE"
+
+
+def strip_colours(text: str) -> str:
+    """Remove the ANSI colour codes, as P2Pool does before writing its log file."""
+    return ANSI_SGR.sub("", text)
