@@ -8,14 +8,16 @@ repeats a record. The follower handles the ways log files are rotated:
 - Rename and re-create (logrotate `create`, P2Pool's own reopening). The renamed file
   is read through the descriptor still open until the new file at the path grows,
   because the writer goes on writing to the old file until it reopens the path. Then
-  the new file is read from byte 0.
+  come the files rotated after it, if the log was rotated more than once since the
+  last read, and the new file from byte 0.
 - Copy and truncate (logrotate `copytruncate`). The file shrinks below the offset, or
   its first bytes change. The bytes after the offset are read from the copy, then the
   file again from byte 0.
 - Deletion and re-creation, handled like a rename.
 - Any of these while db4e was stopped. On start the file of the checkpoint is found in
   the log's folder by its device and inode (a copy by its first bytes) and read from
-  the checkpoint, then every rotated file written after it, then the live file.
+  the checkpoint, then every rotated file written after it, then the live file. The
+  newest rotated file is followed like the live file until the new file grows.
 
 A first run, without a checkpoint, reads the live file from byte 0 and no rotated
 files: store those once with `db4e import`.
