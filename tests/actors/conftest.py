@@ -3,8 +3,7 @@ from __future__ import annotations
 import os
 
 import pytest
-
-MONEROD = "/usr/bin/monerod"
+from daemon_support import MONEROD
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -7,7 +7,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
@@ -18,6 +18,8 @@ from db4e.actors.orphans import process_start_time
 
 FAKES = Path(__file__).parent / "fakes"
 PYTHON = sys.executable
+#: Where Debian's monero package installs monerod.
+MONEROD = "/usr/bin/monerod"
 
 
 class RecordingSink:
@@ -67,6 +69,14 @@ class RecordingSink:
             while len(self.of_kind(kind)) < count:
                 await self._changed.wait()
         return self.of_kind(kind)[count - 1]
+
+    async def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 10.0
+    ) -> None:
+        """Wait until `condition()` holds, checking after every call of the sink."""
+        with anyio.fail_after(timeout):
+            while not condition():
+                await self._changed.wait()
 
     async def wait_output(
         self,
