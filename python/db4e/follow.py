@@ -461,6 +461,8 @@ class FileFollower:
             copy.path,
             live.parser.end_offset,
         )
+        # NOTE: the rest of the copy becomes one batch. It is small when the follower
+        # keeps up, but holds every event of the copy's tail when it was far behind.
         events: list[Event] = []
         try:
             with open_log(copy.path) as stream:
