@@ -28,6 +28,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from db4e import __version__
+from db4e.actors.daemon import StopUrgency
 from db4e.actors.ingest import IngestActor, IngestState, Output
 from db4e.actors.mailbox import Mailbox
 from db4e.actors.schedule import DailyRestart
@@ -87,7 +88,8 @@ class Farm:
     def __init__(
         self,
         config: Config,
-        daemon_child: Callable[[DaemonConfig, FarmSink], Child],
+        daemon_child: Callable[[DaemonConfig, FarmSink, StopUrgency], Child],
+        ready_wait: Callable[[DaemonConfig], float | None],
     ) -> None:
         self.config = config
         self.started_at = time.time()
@@ -97,7 +99,8 @@ class Farm:
         self.store_stats = StoreStats()
         self.ingest_state = IngestState()
         self.stop_requested = anyio.Event()
-        self.stop_now = False
+        #: Set by a second Ctrl-C or `db4e stop --now`: daemons are killed at once.
+        self.urgency = StopUrgency()
         self._tg: TaskGroup | None = None
         sup = config.supervisor
         self.limits = RestartLimits(
@@ -112,9 +115,9 @@ class Farm:
             [
                 ChildSpec(
                     d.name,
-                    lambda d=d: daemon_child(d, self.sink),  # type: ignore[misc]
+                    lambda d=d: daemon_child(d, self.sink, self.urgency),  # type: ignore[misc]
                     "permanent",
-                    d.ready_timeout,
+                    ready_wait(d),
                 )
                 for d in config.daemons
             ],
@@ -203,7 +206,8 @@ class Farm:
         if command == "status":
             return {"ok": True, **self.status_document()}
         if command == "stop":
-            self.stop_now = bool(request.get("now", False))
+            if request.get("now"):
+                self.hurry()
             self.stop_requested.set()
             return {"ok": True, "stopping": True}
         if command == "restart":
@@ -264,6 +268,11 @@ class Farm:
         }
 
     # Running
+
+    def hurry(self) -> None:
+        """Stop without waiting: daemons get SIGKILL instead of their stop command."""
+        self.urgency.set()
+        self.stop_requested.set()
 
     async def run(self) -> None:
         """Run the tree until a stop request; then stop it newest first."""

@@ -128,6 +128,8 @@ def main(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # httpx logs every request at INFO; db4e logs the failures that matter itself.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.root.level))
     loaded: list[Config] = []
 
     def config() -> Config:
