@@ -33,7 +33,11 @@ from db4e.actors import (
     StopUrgency,
     create_daemon_actor,
 )
-from db4e.actors.daemon import DEFAULT_TIMEOUTS, child_environment, redact_command
+from db4e.actors.daemon_spec import (
+    DEFAULT_TIMEOUTS,
+    child_environment,
+    redact_command,
+)
 from db4e.actors.p2pool import P2poolActor
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]

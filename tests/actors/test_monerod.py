@@ -197,7 +197,7 @@ async def test_monerod_rpc_down_stalls() -> None:
         error = await run.wait_error()
     # Output alone is no progress for monerod: only RPC answers are.
     assert isinstance(error, DaemonStalled)
-    assert "no answer to JSON-RPC get_info for 0.5 s" in str(error)
+    assert "no response to JSON-RPC get_info for 0.5 s" in str(error)
 
 
 def test_monerod_stop_via_default() -> None:

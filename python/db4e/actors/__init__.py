@@ -7,15 +7,13 @@ from db4e.actors.daemon import (
     DaemonActor,
     DaemonError,
     DaemonExited,
-    DaemonName,
     DaemonNotReady,
     DaemonSink,
-    DaemonSpec,
     DaemonStalled,
     DaemonStartError,
     StopUrgency,
-    Timeouts,
 )
+from db4e.actors.daemon_spec import DaemonName, DaemonSpec, Timeouts
 from db4e.actors.monerod import MonerodActor
 from db4e.actors.orphans import OrphanEntry, OrphanRegistry, reap_orphans
 from db4e.actors.p2pool import P2poolActor

@@ -1,12 +1,12 @@
 """The generic daemon process lifecycle that the monerod, p2pool and xmrig actors share.
 
-A `DaemonActor` is a child of the supervisor. Its `run` spawns the daemon (argument
-list, no shell, own session and process group, stdin a pipe), copies its output to the
-sink, waits until the daemon is ready, watches its liveness, and raises when the daemon
-exits, stalls or does not get ready. It never restarts the daemon itself: the
-supervisor starts a fresh actor. When the supervisor cancels it, the actor stops the
-daemon: the daemon's own stop command, then SIGTERM to its process group, then SIGKILL
-to the group.
+A `DaemonActor` is a child of the supervisor. Its `run` spawns the daemon from an
+argument list, without a shell, in its own session and process group, with stdin a
+pipe. It copies the daemon's output to the sink, waits until the daemon is ready and
+watches its liveness. It raises when the daemon exits, stalls or does not get ready,
+and never restarts the daemon itself: the supervisor starts a fresh actor. When the
+supervisor cancels it, the actor stops the daemon with the daemon's own stop command,
+then SIGTERM to its process group, then SIGKILL to the group.
 
 A subclass says what ready and progress mean for its daemon by overriding
 `probe_ready`, `monitor`, `send_stop_command` and the class attributes below.
@@ -16,21 +16,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import re
-import shlex
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import ClassVar, Literal, NamedTuple, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import ClassVar, Literal, Protocol
 
 import anyio
 import httpx
 from anyio.abc import ByteReceiveStream, Process, TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from db4e.actors.daemon_spec import (
+    DaemonName,
+    DaemonSpec,
+    Timeouts,
+    child_environment,
+    redact_command,
+)
 from db4e.actors.orphans import OrphanEntry, OrphanRegistry, process_start_time
 
 __all__ = [
@@ -51,11 +54,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DaemonName = Literal["monerod", "p2pool", "xmrig"]
 OutputStream = Literal["stdout", "stderr"]
 StopHow = Literal["command", "sigterm", "sigkill"]
-
-DAEMON_NAMES: tuple[DaemonName, ...] = ("monerod", "p2pool", "xmrig")
 
 #: Bytes read from a pipe at a time.
 CHUNK_SIZE = 64 * 1024
@@ -71,156 +71,6 @@ VERSION_SEARCH_LIMIT = 1 << 20
 #: Poll intervals of the readiness probe: the first, and the maximum it backs off to.
 READY_POLL_FIRST = 0.1
 READY_POLL_MAX = 2.0
-
-#: Variables passed on from db4e's environment; everything else (database URIs,
-#: notification tokens) stays out of the daemons' environment.
-INHERITED_ENVIRONMENT = (
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TZ",
-    "TMPDIR",
-)
-
-#: Options whose value is a secret, masked wherever a command line is logged or stored:
-#: XMRig's HTTP API token and pool password, and the RPC logins of monerod and p2pool.
-SECRET_OPTIONS = ("--http-access-token", "--rpc-login", "--pass", "-p")
-MASK = "***"
-
-
-class Timeouts(NamedTuple):
-    """A daemon's timeouts in seconds; `math.inf` means no limit."""
-
-    ready: float
-    stop: float
-    liveness: float
-
-
-#: Per-daemon timeouts for the spec fields left at None. monerod may sync for days
-#: before it is ready (its liveness still applies meanwhile) and needs time to close
-#: its database; XMRig can take minutes to build its RandomX dataset and get a job.
-DEFAULT_TIMEOUTS: Mapping[DaemonName, Timeouts] = {
-    "monerod": Timeouts(ready=math.inf, stop=120.0, liveness=300.0),
-    "p2pool": Timeouts(ready=300.0, stop=30.0, liveness=300.0),
-    "xmrig": Timeouts(ready=120.0, stop=15.0, liveness=300.0),
-}
-
-
-@dataclass(frozen=True)
-class DaemonSpec:
-    """How to run and probe one daemon. Fields after `liveness_timeout` apply only to
-    the daemon named in their comment."""
-
-    name: DaemonName
-    #: Path of the executable.
-    command: str
-    args: tuple[str, ...] = ()
-    cwd: Path | None = None
-    #: Variables added to the few inherited from db4e (`INHERITED_ENVIRONMENT`).
-    env: Mapping[str, str] = field(default_factory=dict)
-    #: Run by systemd or by hand: never started or stopped here, only probed.
-    external: bool = False
-    #: Seconds until ready, to wait for each stop step, and without progress before
-    #: the daemon counts as stalled. None: the daemon's `DEFAULT_TIMEOUTS` entry.
-    ready_timeout: float | None = None
-    stop_timeout: float | None = None
-    liveness_timeout: float | None = None
-
-    #: monerod: JSON-RPC base URL, seconds between `get_info` calls, and how to stop
-    #: it. None: "rpc" (`/stop_daemon`) when `--non-interactive` is in `args`, since
-    #: monerod then ignores stdin, else "stdin" (`exit` on its console).
-    rpc_url: str = "http://127.0.0.1:18081"
-    rpc_interval: float = 30.0
-    stop_via: Literal["stdin", "rpc"] | None = None
-
-    #: p2pool: stratum address probed for readiness, seconds between the `status` and
-    #: `workers` console commands and data API reads, the `--data-api` directory, and
-    #: whether to send commands to the local console port (needs `--local-api`)
-    #: instead of stdin.
-    stratum: str = "127.0.0.1:3333"
-    console_interval: float = 60.0
-    data_api: Path | None = None
-    local_console: bool = False
-
-    #: xmrig: HTTP API base URL (XMRig's API is off unless `--http-port` is set, so
-    #: there is no default), its access token (a secret: never logged or shown in the
-    #: repr), and seconds between `/2/summary` reads.
-    api_url: str | None = None
-    api_token: str | None = field(default=None, repr=False)
-    api_interval: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.name not in DAEMON_NAMES:
-            raise ValueError(
-                f"invalid daemon name {self.name!r}; expected one of {DAEMON_NAMES}"
-            )
-        positive = {
-            "ready_timeout": self.ready_timeout,
-            "stop_timeout": self.stop_timeout,
-            "liveness_timeout": self.liveness_timeout,
-            "rpc_interval": self.rpc_interval,
-            "console_interval": self.console_interval,
-            "api_interval": self.api_interval,
-        }
-        for key, value in positive.items():
-            if value is not None and not value > 0:
-                raise ValueError(f"{self.name}: {key} must be positive, got {value}")
-        split_host_port(self.stratum)
-
-    def timeouts(self) -> Timeouts:
-        """Return the timeouts, with the daemon's defaults for fields left at None."""
-        default = DEFAULT_TIMEOUTS[self.name]
-        return Timeouts(
-            ready=default.ready if self.ready_timeout is None else self.ready_timeout,
-            stop=default.stop if self.stop_timeout is None else self.stop_timeout,
-            liveness=(
-                default.liveness
-                if self.liveness_timeout is None
-                else self.liveness_timeout
-            ),
-        )
-
-    def secrets(self) -> tuple[str, ...]:
-        """Return the secret values to mask in anything logged or stored."""
-        return (self.api_token,) if self.api_token else ()
-
-
-def split_host_port(address: str) -> tuple[str, int]:
-    """Split `host:port` (IPv6 hosts in brackets); raise ValueError when invalid."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"invalid address {address!r}; expected host:port")
-    return host.strip("[]"), int(port)
-
-
-def redact_command(argv: Sequence[str], secrets: Sequence[str] = ()) -> str:
-    """Return `argv` as a shell-quoted string with secret option values masked: the
-    values of `SECRET_OPTIONS` (`--opt value` and `--opt=value`) and any argument that
-    contains one of `secrets`."""
-    shown: list[str] = []
-    mask_next = False
-    for arg in argv:
-        option, sep, _ = arg.partition("=")
-        if mask_next:
-            arg = MASK
-        elif sep and option in SECRET_OPTIONS:
-            arg = f"{option}={MASK}"
-        elif any(secret in arg for secret in secrets):
-            arg = MASK
-        mask_next = arg in SECRET_OPTIONS
-        shown.append(arg)
-    return shlex.join(shown)
-
-
-def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """Return the daemon's environment: `INHERITED_ENVIRONMENT` plus `extra`."""
-    env = {key: os.environ[key] for key in INHERITED_ENVIRONMENT if key in os.environ}
-    env.update(extra)
-    return env
 
 
 def describe_exit(code: int | None, signal_number: int | None) -> str:
@@ -284,19 +134,35 @@ class DaemonStalled(DaemonError, TimeoutError):
 
 
 class DaemonSink(Protocol):
-    """Where a daemon actor sends output, facts and health; the store side implements
-    it."""
+    """Receiver of a daemon actor's output, facts and health; `db4e run` implements
+    it.
+
+    Fact kinds and fields sent by every daemon actor:
+
+    - `daemon_started` {pid, version (None until the daemon printed it), command
+      (secrets masked)}
+    - `daemon_ready` {after_seconds, version}
+    - `daemon_exited` {pid, code, signal, reason}: it ended without a stop request
+    - `daemon_stalled` {reason}
+    - `daemon_stopped` {pid, how: "command" | "sigterm" | "sigkill", seconds, code,
+      signal}
+    - `daemon_output_dropped` {stream, bytes}: output lost because the sink fell
+      behind
+
+    The monerod, p2pool and xmrig modules list their snapshot facts.
+    """
 
     async def output(self, daemon: str, stream: OutputStream, data: bytes) -> None:
         """Take a raw chunk of output; chunks of one stream arrive in order."""
         ...
 
     async def fact(self, daemon: str, kind: str, fields: Mapping[str, object]) -> None:
-        """Store a lifecycle fact or API snapshot (`kind` as in the actors' docs)."""
+        """Store a lifecycle fact or an API snapshot."""
         ...
 
     def health(self, daemon: str, facts: Mapping[str, object]) -> None:
-        """Replace the latest health facts of `daemon`, for `db4e status`."""
+        """Take the latest health facts of `daemon` (the full set on every call),
+        for `db4e status`: state, pid, version and the daemon's own figures."""
         ...
 
 
@@ -319,10 +185,10 @@ class StopUrgency:
 
 
 class _OutputPump:
-    """Copies one pipe of the daemon to the sink in order. A reader drains the pipe
-    all the time, so a slow sink never blocks the daemon's writes, which would stall
-    p2pool's event loop. When the bounded queue is full, chunks are dropped and
-    reported as a `daemon_output_dropped` fact.
+    """Copier of one pipe of the daemon to the sink, in order. A reader task drains
+    the pipe all the time, so a slow sink does not block the daemon's writes, which
+    would stall p2pool's event loop. When the bounded queue is full, chunks are
+    dropped and reported as a `daemon_output_dropped` fact.
 
     The pump runs in a shielded scope because the output a daemon prints while it
     stops must still reach the sink; the actor cancels it once the process ended."""
@@ -413,6 +279,8 @@ class DaemonActor:
         self.urgency = urgency if urgency is not None else StopUrgency()
         self.registry = registry
         self.timeouts = spec.timeouts()
+        #: The command line with secrets masked, for logs and facts.
+        self.command = redact_command([spec.command, *spec.args], spec.secrets())
         self.pid: int | None = None
         self.version: str | None = None
         #: Why the last readiness probe failed, for the DaemonNotReady message.
@@ -506,6 +374,7 @@ class DaemonActor:
             for pump in pumps:
                 tg.start_soon(pump.run)
             try:
+                await self._announce(process)
                 await self._supervise(process, ready)
             except anyio.get_cancelled_exc_class():
                 await self._shutdown(process, pumps, polite=True)
@@ -530,38 +399,42 @@ class DaemonActor:
 
     async def _spawn(self) -> Process:
         spec = self.spec
-        argv = [spec.command, *spec.args]
-        command = redact_command(argv, spec.secrets())
         try:
-            process = await anyio.open_process(
-                argv,
-                cwd=spec.cwd,
-                env=child_environment(spec.env),
-                # A session of its own: Ctrl-C in db4e's terminal does not reach the
-                # daemon, so the actors decide the stop order, and killpg reaches the
-                # helpers the daemon starts.
-                start_new_session=True,
-            )
+            # Shielded: a cancellation during the spawn could leave a process that
+            # nothing stops.
+            with anyio.CancelScope(shield=True):
+                process = await anyio.open_process(
+                    [spec.command, *spec.args],
+                    cwd=spec.cwd,
+                    env=child_environment(spec.env),
+                    # A session of its own: Ctrl-C in db4e's terminal does not reach
+                    # the daemon, so the actors decide the stop order, and killpg
+                    # reaches the helpers the daemon starts.
+                    start_new_session=True,
+                )
         except OSError as error:
-            logger.error("%s: failed to start %s: %s", spec.name, command, error)
+            logger.error("%s: failed to start %s: %s", spec.name, self.command, error)
             raise DaemonStartError(
-                spec.name, f"failed to start {command}: {error}"
+                spec.name, f"failed to start {self.command}: {error}"
             ) from error
         self._process = process
         self.pid = process.pid
         self._started_at = anyio.current_time()
         self.note_progress()
-        logger.info("started %s (pid %d): %s", spec.name, process.pid, command)
-        await self._register(process.pid, command)
-        await self.sink.fact(
-            spec.name,
-            "daemon_started",
-            {"pid": process.pid, "version": self.version, "command": command},
-        )
-        self.update_health(state="starting", pid=process.pid, version=self.version)
+        logger.info("started %s (pid %d): %s", spec.name, process.pid, self.command)
         return process
 
-    async def _register(self, pid: int, command: str) -> None:
+    async def _announce(self, process: Process) -> None:
+        """Record the started process in the orphan registry and send the facts."""
+        await self._register(process.pid)
+        await self.sink.fact(
+            self.spec.name,
+            "daemon_started",
+            {"pid": process.pid, "version": self.version, "command": self.command},
+        )
+        self.update_health(state="starting", pid=process.pid, version=self.version)
+
+    async def _register(self, pid: int) -> None:
         if self.registry is None:
             return
         entry = OrphanEntry(
@@ -569,12 +442,23 @@ class DaemonActor:
             pid=pid,
             pgid=pid,
             start_time=process_start_time(pid),
-            command=command,
+            command=self.command,
             stop_timeout=self.timeouts.stop,
             owner_pid=os.getpid(),
             owner_start_time=process_start_time(os.getpid()),
         )
-        await anyio.to_thread.run_sync(self.registry.add, entry)
+        try:
+            await anyio.to_thread.run_sync(self.registry.add, entry)
+        except OSError as error:
+            # Running unregistered beats not running: only a killed db4e run would
+            # then leave this daemon behind.
+            logger.error(
+                "%s (pid %d): failed to record it in the orphan registry %s: %s",
+                self.spec.name,
+                pid,
+                self.registry.path,
+                error,
+            )
 
     # Watching
 
@@ -680,23 +564,41 @@ class DaemonActor:
     async def _shutdown(
         self, process: Process, pumps: list[_OutputPump], polite: bool
     ) -> None:
-        """Stop the process if it still runs, end leftovers of its group, deliver
-        its last output and forget it. Shielded: it runs while being cancelled."""
+        """Stop the process if it still runs and record how it ended, then release
+        it. Shielded: it runs while being cancelled."""
         with anyio.CancelScope(shield=True):
-            if process.returncode is None:
-                await self._stop(process, polite)
-            else:
-                await self._record_exit(process)
-            _kill_group_leftovers(self.spec.name, process.pid)
-            with anyio.move_on_after(OUTPUT_DRAIN_TIMEOUT):
-                for pump in pumps:
-                    await pump.done.wait()
+            try:
+                if process.returncode is None:
+                    await self._stop(process, polite)
+                else:
+                    await self._record_exit(process)
+            finally:
+                # Even when the sink fails, so that no process outlives its actor.
+                await self._release(process, pumps)
+
+    async def _release(self, process: Process, pumps: list[_OutputPump]) -> None:
+        """End what is left of the process group, deliver the last output, close
+        the pipes and remove the orphan registry entry."""
+        _kill_group_leftovers(self.spec.name, process.pid)
+        with anyio.move_on_after(OUTPUT_DRAIN_TIMEOUT):
             for pump in pumps:
-                pump.scope.cancel()
-            with anyio.move_on_after(KILL_WAIT):
-                await process.aclose()
-            if self.registry is not None:
-                await anyio.to_thread.run_sync(self.registry.remove, process.pid)
+                await pump.done.wait()
+        for pump in pumps:
+            pump.scope.cancel()
+        with anyio.move_on_after(KILL_WAIT):
+            await process.aclose()
+        if self.registry is None:
+            return
+        try:
+            await anyio.to_thread.run_sync(self.registry.remove, process.pid)
+        except OSError as error:
+            logger.error(
+                "%s (pid %d): failed to remove it from the orphan registry %s: %s",
+                self.spec.name,
+                process.pid,
+                self.registry.path,
+                error,
+            )
 
     async def _record_exit(self, process: Process) -> None:
         assert process.returncode is not None
@@ -836,12 +738,11 @@ def _signal_group(pgid: int, number: signal.Signals) -> None:
 
 
 def _kill_group_leftovers(name: str, pgid: int) -> None:
-    """SIGKILL whatever is left in the daemon's process group after the daemon ended:
-    helpers it started would otherwise keep running unsupervised."""
+    """SIGKILL whatever is left in the daemon's process group: helpers it started,
+    which would otherwise run on unsupervised, or the daemon itself when its stop
+    failed half-way."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         return
-    logger.warning(
-        "%s: killed processes left in its process group %d after it ended", name, pgid
-    )
+    logger.warning("%s: killed processes left in its process group %d", name, pgid)

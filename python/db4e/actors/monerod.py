@@ -1,5 +1,5 @@
 """The monerod actor: ready when its JSON-RPC `get_info` reports a synchronized node,
-alive while the RPC answers, and stopped by RPC `stop_daemon` or `exit` on stdin.
+alive while the RPC responds, and stopped by RPC `stop_daemon` or `exit` on stdin.
 
 Facts it sends besides the lifecycle ones: `monerod_info`, a subset of `get_info`
 (height, target_height, synchronized, busy_syncing, nettype, difficulty,
@@ -16,13 +16,8 @@ from typing import ClassVar, Literal
 import anyio
 import httpx
 
-from db4e.actors.daemon import (
-    DaemonActor,
-    DaemonSink,
-    DaemonSpec,
-    StopUrgency,
-    http_client,
-)
+from db4e.actors.daemon import DaemonActor, DaemonSink, StopUrgency, http_client
+from db4e.actors.daemon_spec import DaemonSpec
 from db4e.actors.orphans import OrphanRegistry
 
 __all__ = ["INFO_FIELDS", "MonerodActor"]
@@ -45,9 +40,9 @@ INFO_FIELDS = (
 class MonerodActor(DaemonActor):
     """Runs monerod; see the module docstring."""
 
-    # monerod at log level 0 prints little, so only RPC answers count as progress.
+    # monerod at log level 0 prints little, so only RPC responses count as progress.
     output_is_progress: ClassVar[bool] = False
-    progress_name: ClassVar[str] = "answer to JSON-RPC get_info"
+    progress_name: ClassVar[str] = "response to JSON-RPC get_info"
     # The start banner: `Monero 'Fluorine Fermi' (v0.18.0.0-unknown)`.
     version_pattern: ClassVar[re.Pattern[bytes] | None] = re.compile(
         rb"Monero '[^'\r\n]*' \(v(\d[^)\s]*)\)"
@@ -103,7 +98,8 @@ class MonerodActor(DaemonActor):
             f"get_info at {self.rpc_url} failed: {type(error).__name__}: {error}"
         )
         self._rpc_failures += 1
-        # Once per run of failures: during start-up the RPC refuses for a while.
+        # Once per run of failures, because the RPC port rejects connections for a
+        # while during start-up.
         if self._rpc_failures == 1:
             logger.info(
                 "%s (pid %s): %s", self.spec.name, self.pid, self.not_ready_reason
@@ -113,7 +109,7 @@ class MonerodActor(DaemonActor):
     def _note_rpc_success(self) -> None:
         if self._rpc_failures > 1:
             logger.info(
-                "%s (pid %s): get_info answers again after %d failures",
+                "%s (pid %s): get_info responds again after %d failures",
                 self.spec.name,
                 self.pid,
                 self._rpc_failures,

@@ -168,7 +168,7 @@ class OrphanRegistry:
         _prepare_directory(self.path.parent)
         text = json.dumps({"daemons": [asdict(item) for item in entries]}, indent=1)
         # Write a new file and rename it over the old one, so that a reader (or the
-        # next start after a crash) sees the old or the new registry, never half.
+        # next start after a crash) reads the old or the new registry, never half.
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         descriptor = os.open(
             temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600

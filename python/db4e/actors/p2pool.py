@@ -3,8 +3,8 @@ prints, asked for `status` and `workers` on an interval, and stopped with `exit`
 
 Console commands go to stdin, or, with `local_console`, to the local console port
 that P2Pool v3.3+ opens with `--data-api DIR --local-api`: a TCP client on 127.0.0.1
-sends the cookie from `DIR/local/console` followed by the command and a newline. The
-answers appear in P2Pool's output and log, where the parser reads them.
+sends the cookie from `DIR/local/console` followed by the command and a newline.
+P2Pool prints its responses to its output and log, where the parser reads them.
 
 With `data_api` set, the actor also reads the data API files `pool/stats`,
 `network/stats`, `local/stratum` and `local/p2p` on the same interval and sends each
@@ -24,13 +24,8 @@ from typing import ClassVar
 
 import anyio
 
-from db4e.actors.daemon import (
-    DaemonActor,
-    DaemonSink,
-    DaemonSpec,
-    StopUrgency,
-    split_host_port,
-)
+from db4e.actors.daemon import DaemonActor, DaemonSink, StopUrgency
+from db4e.actors.daemon_spec import DaemonSpec, split_host_port
 from db4e.actors.orphans import OrphanRegistry
 
 __all__ = ["DATA_API_FILES", "P2poolActor"]

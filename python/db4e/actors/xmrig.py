@@ -1,4 +1,4 @@
-"""The xmrig actor: ready when its HTTP API answers `/2/summary`, alive while its
+"""The xmrig actor: ready when its HTTP API responds to `/2/summary`, alive while its
 10-second hashrate is above zero, stopped with SIGTERM (XMRig has no stop command).
 
 Facts it sends besides the lifecycle ones: `xmrig_summary` {hashrate_10s,
@@ -19,13 +19,8 @@ from typing import ClassVar, Literal
 import anyio
 import httpx
 
-from db4e.actors.daemon import (
-    DaemonActor,
-    DaemonSink,
-    DaemonSpec,
-    StopUrgency,
-    http_client,
-)
+from db4e.actors.daemon import DaemonActor, DaemonSink, StopUrgency, http_client
+from db4e.actors.daemon_spec import DaemonSpec
 from db4e.actors.orphans import OrphanRegistry
 
 __all__ = ["XmrigActor", "summarize"]
@@ -45,8 +40,8 @@ def _section(summary: Mapping[str, object], key: str) -> Mapping[str, object]:
 
 
 def summarize(summary: Mapping[str, object]) -> dict[str, object]:
-    """Return the `xmrig_summary` fact fields of a `/2/summary` answer; fields that
-    are missing or not numbers are None."""
+    """Return the `xmrig_summary` fact fields of a `/2/summary` response; fields
+    that are missing or not numbers are None."""
     total = _section(summary, "hashrate").get("total")
     rates = list(total) if isinstance(total, list) else []
     rates += [None] * (3 - len(rates))
@@ -69,7 +64,7 @@ class XmrigActor(DaemonActor):
 
     output_is_progress: ClassVar[bool] = False
     # The hashrate is zero while XMRig builds its RandomX dataset, so the liveness
-    # clock starts only once the API answers.
+    # clock starts only once the API responds.
     liveness_from: ClassVar[Literal["spawn", "ready"]] = "ready"
     progress_name: ClassVar[str] = "10-second hashrate above zero"
     # The banner: ` * ABOUT        XMRig/6.21.0 gcc/13.2.0`.
@@ -108,17 +103,17 @@ class XmrigActor(DaemonActor):
                 await client.aclose()
 
     async def get_summary(self) -> dict[str, object] | None:
-        """Return the `/2/summary` answer, or None when the request failed (the
+        """Return the `/2/summary` response, or None when the request failed (the
         reason is then in `not_ready_reason`)."""
-        answer = await self._fetch_summary()
-        if isinstance(answer, str):
-            self._note_failure(answer)
+        response = await self._fetch_summary()
+        if isinstance(response, str):
+            self._note_failure(response)
             return None
         self._api_failures = 0
-        return answer
+        return response
 
     async def _fetch_summary(self) -> dict[str, object] | str:
-        """Return the `/2/summary` answer, or why the request failed."""
+        """Return the `/2/summary` response, or why the request failed."""
         assert self._client is not None
         try:
             response = await self._client.get(self.summary_url, headers=self._headers)
@@ -135,13 +130,14 @@ class XmrigActor(DaemonActor):
         except (httpx.HTTPError, ValueError) as error:
             return str(error)
         if not isinstance(summary, dict):
-            return "the answer is not a JSON object"
+            return "the response is not a JSON object"
         return summary
 
     def _note_failure(self, reason: str) -> None:
         self.not_ready_reason = f"GET {self.summary_url} failed: {reason}"
         self._api_failures += 1
-        # Once per run of failures: the API refuses until XMRig has started it.
+        # Once per run of failures, because the API rejects connections until XMRig
+        # has started it.
         if self._api_failures == 1:
             logger.info(
                 "%s (pid %s): %s", self.spec.name, self.pid, self.not_ready_reason
