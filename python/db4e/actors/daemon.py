@@ -28,6 +28,7 @@ from anyio.abc import ByteReceiveStream, Process, TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from db4e.actors.daemon_spec import (
+    DEFAULT_TIMEOUTS,
     DaemonName,
     DaemonSpec,
     Timeouts,
@@ -36,7 +37,9 @@ from db4e.actors.daemon_spec import (
 )
 from db4e.actors.orphans import OrphanEntry, OrphanRegistry, process_start_time
 
+# DaemonSpec and its companions live in daemon_spec and are re-exported here.
 __all__ = [
+    "DEFAULT_TIMEOUTS",
     "DaemonActor",
     "DaemonError",
     "DaemonExited",
