@@ -148,9 +148,10 @@ def _http_url(value: Any) -> str | None:
 
 
 def _clock(value: Any) -> str | None:
-    if isinstance(value, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+    pattern = r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?"
+    if isinstance(value, str) and re.fullmatch(pattern, value):
         return None
-    return 'must be a local time "HH:MM", such as "04:30", or "" for none'
+    return 'must be a local time "HH:MM[:SS]", such as "04:30", or "" for none'
 
 
 Check = Callable[[Any], str | None]
@@ -238,8 +239,7 @@ def parse_schedule(content: Any) -> tuple[dict[str, Any], Problems]:
     values, problems = _table("schedule", content, keys)
     result: dict[str, Any] = {}
     if values.get("daily_restart"):
-        hour, minute = values["daily_restart"].split(":")
-        result["daily_restart"] = time(int(hour), int(minute))
+        result["daily_restart"] = time.fromisoformat(values["daily_restart"])
     if "daemons" in values:
         unknown = [d for d in values["daemons"] if d not in DAEMON_NAMES]
         if unknown:

@@ -12,7 +12,12 @@ from typing import Any
 import anyio
 import click
 
-from db4e.actors.status import AlreadyRunningError, SupervisorNotRunning, ask
+from db4e.actors.status import (
+    AlreadyRunningError,
+    SupervisorNotRunning,
+    ask,
+    prepare_socket_path,
+)
 from db4e.cli import EXIT_ERROR, USER_ERRORS, fail, pass_config
 from db4e.config import Config
 from db4e.farm import Farm
@@ -55,6 +60,8 @@ async def _watch_signals(farm: Farm) -> None:
 
 
 async def _run(config: Config) -> None:
+    # Refuse before touching any daemon when another db4e run answers.
+    prepare_socket_path(config.supervisor.socket_path)
     await reap_leftovers(config)
     orphans = registry(config)
     farm = Farm(config, partial(daemon_child, orphans=orphans), ready_wait)
