@@ -142,6 +142,16 @@ class _Slot:
     restart_count: int = 0
 
 
+def _log_crash(name: str, error: Exception) -> None:
+    """Log a child's exception: with its traceback unless the exception class marks it
+    as an expected failure (`expected_failure = True`), such as a daemon that died."""
+    if getattr(error, "expected_failure", False):
+        logger.warning("%s failed: %s", name, error)
+        return
+    trace = "".join(traceback.format_exception(error))
+    logger.error("%s crashed:\n%s", name, trace)
+
+
 class Supervisor:
     """Runs `specs` in order and keeps them running. Itself a `Child`, so supervisors
     nest: a daemon supervisor under the top-level one."""
@@ -301,9 +311,7 @@ class Supervisor:
             except Exception as error:
                 reason = f"crashed: {type(error).__name__}: {error}"
                 abnormal = True
-                logger.error(
-                    "%s crashed:\n%s", name, "".join(traceback.format_exception(error))
-                )
+                _log_crash(name, error)
         if scope.cancelled_caught and slot.start_failure is not None:
             reason, abnormal = slot.start_failure, True
         slot.ready.set()

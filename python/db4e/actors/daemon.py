@@ -102,6 +102,10 @@ def http_client() -> httpx.AsyncClient:
 class DaemonError(Exception):
     """Base of the errors a daemon actor raises so that the supervisor restarts it."""
 
+    #: A daemon that exits or hangs is an expected failure: the supervisor logs it
+    #: without a traceback, which would only show the actor's own raise.
+    expected_failure = True
+
     def __init__(self, daemon: str, message: str) -> None:
         super().__init__(f"{daemon}: {message}")
         self.daemon = daemon
