@@ -13,8 +13,10 @@ import anyio
 import click
 
 from db4e.cli import pass_config
+from db4e.cli.farm_status import print_supervisor
 from db4e.cli.report import show_status
 from db4e.config import Config
+from db4e.demo_farm import demo_config, run_demo_farm
 from db4e.follow import FollowResult, follow
 from db4e.importer import FileImport, import_file
 from db4e.parser import ParserStats
@@ -136,14 +138,26 @@ async def _follow_live(config: Config, path: Path, seconds: float) -> FollowResu
     show_default=True,
     help="Set how long, in seconds, the generated live log is written and followed.",
 )
+@click.option(
+    "--farm-seconds",
+    type=click.FloatRange(min=1.0, max=300.0),
+    default=8.0,
+    show_default=True,
+    help="Set how long, in seconds, the supervised farm runs after its restart.",
+)
 @pass_config
-def demo(config: Config, folder: Path | None, live_seconds: float) -> None:
+def demo(
+    config: Config, folder: Path | None, live_seconds: float, farm_seconds: float
+) -> None:
     """Show db4e on real and generated P2Pool output, without touching your data.
 
     Creates a new folder with its own store, imports the real sample logs shipped with
-    db4e and a generated day of P2Pool output, follows a generated live log (rotated
-    once) for a few seconds, prints the status and writes the daily CSV files. The
-    global --db option and the configured store are not used.
+    db4e and a generated day of P2Pool output, and follows a generated live log
+    (rotated once) for a few seconds. Then it runs the real supervisor over monerod in
+    regtest (when the monero package is installed) and the simulated P2Pool and
+    XMRig, kills P2Pool once to show the restart, stops them, prints the status and
+    writes the daily CSV files. The global --db option, the configured store and the
+    configured daemons are not used.
     """
     started = time.monotonic()
     folder = _new_folder(folder)
@@ -166,7 +180,15 @@ def demo(config: Config, folder: Path | None, live_seconds: float) -> None:
         f"{followed.stats.lines:,} lines read across one rotation"
     )
 
+    click.echo(f"== Running the farm under the supervisor for {farm_seconds:g} s")
+    farm_config = demo_config(config, folder)
+    if not any(d.name == "monerod" for d in farm_config.daemons):
+        click.echo("(monerod is not installed: install Debian's monero package to")
+        click.echo(" see it run in regtest; the demo goes on without it)")
+    document = anyio.run(run_demo_farm, farm_config, farm_seconds, click.echo)
+
     click.echo("== db4e status")
+    print_supervisor(document)
     show_status(config)
     csv_dir = folder / "csv"
     click.echo(f"== Writing the daily CSV files of the last 30 days into {csv_dir}")
