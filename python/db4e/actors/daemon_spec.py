@@ -57,6 +57,9 @@ class Timeouts(NamedTuple):
 #: Per-daemon timeouts for the spec fields left at None. monerod may sync for days
 #: before it is ready, while its liveness check still applies, and it needs time to
 #: close its database. XMRig can take minutes to build its RandomX dataset.
+#: NOTE: monerod's RPC does not respond until its core is initialised, so a monerod
+#: that migrates its database at start-up can stall for longer than 300 s; raise its
+#: liveness_timeout for such an upgrade.
 DEFAULT_TIMEOUTS: Mapping[DaemonName, Timeouts] = {
     "monerod": Timeouts(ready=math.inf, stop=120.0, liveness=300.0),
     "p2pool": Timeouts(ready=300.0, stop=30.0, liveness=300.0),

@@ -6,7 +6,11 @@ hashrate_60s, hashrate_15m (H/s, None until measured), shares_good, shares_total
 accepted, rejected, uptime (s)} on every `api_interval`.
 
 The API token is sent only in the Authorization header. It is never logged: XMRig
-answers a wrong token with 401 or 403, and the messages say only that.
+rejects a wrong token with 401 or 403, and the messages say only that.
+
+NOTE: XMRig's hashrate also drops to zero when its pool (p2pool) is down, and then
+the liveness check restarts XMRig although that cannot help; the supervisor's
+restart budget bounds those restarts.
 """
 
 from __future__ import annotations
