@@ -9,14 +9,12 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
-from pathlib import Path
 
 import anyio
 
 from db4e.actors import DaemonActor
 from db4e.actors.orphans import process_start_time
 
-FAKES = Path(__file__).parent / "fakes"
 PYTHON = sys.executable
 #: Where Debian's monero package installs monerod.
 MONEROD = "/usr/bin/monerod"

@@ -195,7 +195,7 @@ async def test_monerod_rpc_down_stalls() -> None:
     )
     async with running(MonerodActor(spec, sink)) as run:
         error = await run.wait_error()
-    # Output alone is no progress for monerod: only RPC answers are.
+    # Output alone is no progress for monerod: only RPC responses are.
     assert isinstance(error, DaemonStalled)
     assert "no response to JSON-RPC get_info for 0.5 s" in str(error)
 

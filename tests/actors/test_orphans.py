@@ -284,7 +284,7 @@ async def test_reap_without_registry_does_nothing(registry_path: Path) -> None:
     assert await reap_orphans(registry_path) == []
 
 
-async def test_reap_waits_for_group(
+async def test_reap_ends_whole_group(
     registry_path: Path, fake_runs: list[FakeRun]
 ) -> None:
     script = textwrap.dedent(
