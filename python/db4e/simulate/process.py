@@ -23,6 +23,16 @@ from dataclasses import dataclass
 
 #: Bytes read from standard input at a time.
 STDIN_CHUNK = 4096
+#: libuv's texts for the socket errors the simulators report (`uv_strerror`).
+UV_ERROR_MESSAGES = {
+    errno.EACCES: "permission denied",
+    errno.EADDRINUSE: "address already in use",
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset by peer",
+    errno.EHOSTUNREACH: "host is unreachable",
+    errno.ENETUNREACH: "network is unreachable",
+    errno.ETIMEDOUT: "connection timed out",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,3 +213,10 @@ def check_loopback(host: str) -> str:
     if not loopback:
         raise ValueError(f"{host} is not a loopback IP address; use 127.0.0.1")
     return host
+
+
+def uv_error_message(error: OSError) -> str:
+    """Return the libuv text for a socket error, as XMRig prints it."""
+    if error.errno in UV_ERROR_MESSAGES:
+        return UV_ERROR_MESSAGES[error.errno]
+    return (error.strerror or str(error)).lower()
