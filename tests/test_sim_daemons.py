@@ -609,7 +609,7 @@ def test_p2pool_crash_after_exits_with_code(spawn: Callable[..., Daemon]) -> Non
     assert [e.fields()["location"] for e in panics] == ["src/sim.cpp:1"]
 
 
-def test_p2pool_hang_after_stops_answering(spawn: Callable[..., Daemon]) -> None:
+def test_p2pool_hang_after_stops_responding(spawn: Callable[..., Daemon]) -> None:
     daemon = spawn(P2POOL, *FAST_P2POOL, "--hang-after", "1")
     port = port_from(daemon.out, LISTENING)
     time.sleep(1.5)
@@ -942,7 +942,7 @@ def test_xmrig_crash_after_exits_with_code(spawn: Callable[..., Daemon]) -> None
     assert daemon.wait() == 5
 
 
-def test_xmrig_hang_after_stops_answering(spawn: Callable[..., Daemon]) -> None:
+def test_xmrig_hang_after_stops_responding(spawn: Callable[..., Daemon]) -> None:
     daemon = spawn(
         XMRIG, "--http-port", "0", "--hang-after", "1", "--print-time", "0.2"
     )

@@ -59,3 +59,6 @@ class SimConfig:
     #: Mean gap between sidechain blocks and between Monero blocks.
     sidechain_block_s: float = 10.0
     mainchain_block_s: float = 120.0
+    #: Shortest gap between two scheduled events (blocks, shares, errors). A live
+    #: node with sidechain blocks closer than a second lowers it.
+    min_gap_s: float = 1.0

@@ -3,7 +3,7 @@
 P2Pool keeps one JSON value per file, without extension or trailing newline, and
 replaces a file atomically (written to `«path»«counter»`, then renamed over it) only
 when its content changed. `network/` and `pool/` are for everyone (directories 0775,
-files 0644); `local/` holds the node's own stratum and console details (0750, 0640).
+files 0644); `local/` contains the node's own stratum and console details (0750, 0640).
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ class Simulator:
         #: Number of the next line written.
         self.line = 1
         self.now = int(config.start * TICKS_PER_SECOND)
+        self.min_gap = max(int(config.min_gap_s * TICKS_PER_SECOND), 1)
         self.end: int | None = None
         if config.duration_s != float("inf"):
             self.end = self.now + int(config.duration_s * TICKS_PER_SECOND)
@@ -90,9 +91,10 @@ class Simulator:
     # -- scheduling ----------------------------------------------------------
 
     def _gap(self, mean_s: float) -> int:
-        """Return an exponentially distributed gap in ticks, at least one second."""
+        """Return an exponentially distributed gap in ticks, at least
+        `config.min_gap_s`."""
         seconds = self.rng.expovariate(1.0 / mean_s)
-        return max(int(seconds * TICKS_PER_SECOND), TICKS_PER_SECOND)
+        return max(int(seconds * TICKS_PER_SECOND), self.min_gap)
 
     def _next(self, mean_s: float | None) -> int | None:
         return None if mean_s is None else self.now + self._gap(mean_s)

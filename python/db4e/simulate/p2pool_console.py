@@ -1,10 +1,10 @@
 """P2Pool's console command input: framing, the command table and prefix matching.
 
-The rules follow P2Pool v4.18 (`src/console_commands.cpp`): input is split on `\\r`
-or `\\n`, a command matches when the line starts with its name (in table order), the
-argument follows after spaces or tabs, and a command that needs an argument but got
-none is rejected. Unlike P2Pool, which reports an empty line as an unknown command,
-empty lines are skipped.
+The rules follow P2Pool v4.18 (`src/console_commands.cpp`). Input is split on `\\r`
+or `\\n`. A command matches when the line starts with its name, tried in table order,
+and its argument follows after spaces or tabs. A command that needs an argument but
+got none is rejected. Unlike P2Pool, which reports an empty line as an unknown
+command, the simulator skips empty lines.
 """
 
 from __future__ import annotations

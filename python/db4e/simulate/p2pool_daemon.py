@@ -1,11 +1,11 @@
 """`python -m db4e.simulate.p2pool_daemon`: a simulated P2Pool for supervisor tests.
 
-It behaves like P2Pool v4.18 toward a supervisor: console records on stdout (info)
-and stderr (warnings and errors) stamped with the current UTC time, console commands
-on stdin, a stratum port on 127.0.0.1 that opens after `--ready-delay`, the data API
-files and the local console port, and a clean stop on `exit`, SIGTERM or SIGINT. The
-records come from `db4e.simulate.Simulator`, held to the wall clock. Every value is
-made up (see `db4e.simulate`).
+It behaves like P2Pool v4.18 toward a supervisor. Console records go to stdout
+(info) and stderr (warnings and errors), stamped with the current UTC time. Console
+commands come on stdin, the stratum port on 127.0.0.1 opens after `--ready-delay`,
+and `--data-api` adds the data API files and the local console port. `exit`, SIGTERM
+and SIGINT stop it cleanly. The records come from `db4e.simulate.Simulator`, held to
+the wall clock, and every value is made up (see `db4e.simulate`).
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ class P2PoolOptions:
             build=BUILD,
             sidechain_block_s=sidechain_block_s,
             mainchain_block_s=sidechain_block_s * MAINCHAIN_PER_SIDECHAIN,
+            min_gap_s=min(sidechain_block_s / 10, 1.0),
         )
 
 
@@ -143,8 +144,17 @@ class RecordOutput:
         self._log: BinaryIO | None = None
         if log_file is not None:
             self._log = log_file.open("ab")
+        self._closed = False
+
+    def close(self) -> None:
+        """Write nothing more, as after P2Pool's `Log stopped`."""
+        self._closed = True
+        if self._log is not None:
+            self._log.close()
 
     def write(self, record: str) -> None:
+        if self._closed:
+            return
         record = self._heads.restamp(record, self._clock.text(wall_ticks()))
         level = self._heads.level(record)
         console = record if self._colours else strip_colours(record)
@@ -188,7 +198,8 @@ class P2PoolDaemon:
     # -- records ---------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write the records the simulator holds now (start-up, command output)."""
+        """Write the records the simulator has written so far (start-up, command
+        output)."""
         for record in self.sim.records:
             self.output.write(record)
         self.sim.records.clear()
@@ -264,6 +275,7 @@ class P2PoolDaemon:
         self.log("NOTICE", "P2Pool", "uv_run exited, result = 0")
         self.log("NOTICE", "P2Pool", "stopped")
         self.log("NOTICE", "Log", "stopped")
+        self.output.close()
         self.stopped.set()
 
     # -- chatter ---------------------------------------------------------------
@@ -373,14 +385,14 @@ class P2PoolDaemon:
     async def serve_stratum(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        """Keep one miner connection: answer `login`, `submit` and `keepalived`,
-        and count the connection as a worker while it is open."""
+        """Serve one miner connection: respond to `login`, `submit` and
+        `keepalived`, and count the connection as a worker while it is open."""
         host, port = writer.get_extra_info("peername")[:2]
         address = f"{host}:{port}"
         self.sim.add_worker("not logged in", address, CONNECTED_WORKER_HS)
         try:
             while line := await reader.readline():
-                self.answer_stratum(address, line, writer)
+                self.respond_stratum(address, line, writer)
         except (ValueError, ConnectionError):
             # An over-long line or a reset ends the connection, as in P2Pool.
             pass
@@ -389,7 +401,7 @@ class P2PoolDaemon:
             self.clients.pop(address, None)
             writer.close()
 
-    def answer_stratum(
+    def respond_stratum(
         self, address: str, line: bytes, writer: asyncio.StreamWriter
     ) -> None:
         try:

@@ -1,8 +1,8 @@
 """Process behaviour shared by the simulated P2Pool and XMRig daemons.
 
 Both run one asyncio event loop that does all their work, so blocking that loop is
-a faithful hang: output stops, sockets accept connections that nobody answers, and
-signals that the loop would handle are never acted on. Output goes straight to the
+a faithful hang. Output stops, sockets accept connections but send no response, and
+the signals that the loop handles are never acted on. Output goes straight to the
 file descriptors with `os.write`, so each record is flushed as it is written.
 """
 
@@ -88,8 +88,8 @@ def add_process_options(parser: argparse.ArgumentParser) -> None:
         "--hang-after",
         type=float,
         metavar="SECONDS",
-        help="hang this many seconds after the start: no more output, no answers "
-        "on stdin or any port, and SIGTERM and SIGINT are not acted on, as when "
+        help="hang this many seconds after the start: no more output, no response "
+        "to stdin or on any port, and SIGTERM and SIGINT are not acted on, as when "
         "the event loop is stuck; only SIGKILL ends the process",
     )
     faults.add_argument("--ignore-sigterm", action="store_true", help="ignore SIGTERM")

@@ -1,8 +1,8 @@
 """The few stratum messages that pass between the simulated XMRig and P2Pool.
 
 Messages are JSON objects, one per line, as in the Monero stratum dialect that XMRig
-and P2Pool speak: the miner sends `login`, the pool answers with a job, and later
-pushes `job` notifications. Jobs carry made-up blobs; nobody hashes them.
+and P2Pool speak. The miner sends `login`, the pool responds with a job, and later
+it pushes `job` notifications. Jobs carry made-up blobs; nobody hashes them.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def job(job_id: int, height: int, difficulty: int, seed_hash: str) -> dict[str, 
 
 
 def login_result(request_id: Any, client_id: str, params: dict[str, Any]) -> bytes:
-    """Return the pool's answer to `login`: the client id and the first job."""
+    """Return the pool's response to `login`: the client id and the first job."""
     result = {"id": client_id, "job": params, "extensions": ["algo"], "status": "OK"}
     return encode({"id": request_id, "jsonrpc": "2.0", "result": result})
 
@@ -70,7 +70,7 @@ def job_notification(params: dict[str, Any]) -> bytes:
 
 
 def job_of(message: dict[str, Any]) -> dict[str, Any] | None:
-    """Return the job in a login answer or a `job` notification, else None."""
+    """Return the job in a login response or a `job` notification, else None."""
     if message.get("method") == "job":
         params = message.get("params")
         return params if isinstance(params, dict) else None

@@ -1,8 +1,8 @@
 """`python -m db4e.simulate.xmrig_daemon`: a simulated XMRig v6 for supervisor tests.
 
-It writes XMRig's start banner and its timestamped lines (local time) to stdout,
-mines to the stratum server given with `-o` (the simulated P2Pool) or to a built-in
-pool that needs no socket, serves the HTTP API summary on 127.0.0.1 after
+It writes XMRig's start banner and its timestamped lines (local time) to stdout. It
+mines to the stratum server given with `-o` (the simulated P2Pool), or to a built-in
+pool that needs no socket. It serves the HTTP API summary on 127.0.0.1 after
 `--ready-delay`, takes XMRig's console keys on stdin and exits on SIGTERM or SIGINT.
 Hashrates, results and the machine it describes are made up.
 """
@@ -57,7 +57,8 @@ BUILTIN_POOL_IP = "192.0.2.1"
 BUILTIN_DIFFICULTY = 50001
 BUILTIN_HEIGHT = 3745120
 BUILTIN_JOB_INTERVAL_S = 10.0
-#: Seconds XMRig waits for a login answer before it gives up on a connection.
+#: Seconds XMRig waits for the response to its login before it closes the
+#: connection.
 LOGIN_TIMEOUT_S = 20.0
 
 
@@ -104,12 +105,13 @@ class XMRigDaemon:
             threads=options.threads,
         )
         self.paused = False
+        self.stopping = False
         self.job: dict[str, Any] | None = None
         self.first_job = asyncio.Event()
         #: The pool connection's writer, None while disconnected or with the
         #: built-in pool.
         self.pool_writer: asyncio.StreamWriter | None = None
-        #: Results sent and not yet answered: request id → (difficulty, actual
+        #: Results awaiting the pool's response: request id → (difficulty, actual
         #: difficulty, monotonic send time).
         self.submitted: dict[int, tuple[int, int, float]] = {}
         self.request_id = 1
@@ -122,6 +124,8 @@ class XMRigDaemon:
     # -- output ------------------------------------------------------------------
 
     def emit(self, line: str) -> None:
+        if self.stopping:
+            return
         data = (line + "\n").encode()
         write_all(1, data)
         if self._log is not None:
@@ -189,6 +193,8 @@ class XMRigDaemon:
         self.stop()
 
     def stop(self) -> None:
+        """Close every socket and end `run`; the exit line is the last output."""
+        self.stopping = True
         if self.http_server is not None:
             self.http_server.close()
         if self.pool_writer is not None:
@@ -299,7 +305,7 @@ class XMRigDaemon:
 
     def submit(self, difficulty: int, actual: int) -> None:
         if self.pool_writer is None:
-            self.accept(difficulty, actual, self.rng.randint(1, 5), None)
+            self.record_result(difficulty, actual, self.rng.randint(1, 5), None)
             return
         self.request_id += 1
         self.submitted[self.request_id] = (difficulty, actual, time.monotonic())
@@ -319,10 +325,10 @@ class XMRigDaemon:
         }
         self.pool_writer.write(stratum.encode(request))
 
-    def accept(
+    def record_result(
         self, difficulty: int, actual: int, elapsed_ms: int, error: str | None
     ) -> None:
-        """Count a result the pool answered and log it."""
+        """Count a result after the pool's response and log it."""
         self.pool.add_result(difficulty, actual, elapsed_ms, error)
         counts = f"({self.pool.accepted}/{self.pool.rejected})"
         shown = scale_difficulty(difficulty)
@@ -364,13 +370,15 @@ class XMRigDaemon:
     async def talk_to_pool(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        """Log in, then take jobs and result answers until the pool goes away."""
+        """Log in, then take jobs and responses to results until the pool goes
+        away."""
         host, port = self.options.pool_host, self.options.pool_port
         ip = str(writer.get_extra_info("peername")[0])
         writer.write(
             stratum.encode(stratum.login_request(self.options.user, USER_AGENT))
         )
         self.pool_writer = writer
+
         error = "end of file"
         try:
             line = await asyncio.wait_for(reader.readline(), LOGIN_TIMEOUT_S)
@@ -387,6 +395,7 @@ class XMRigDaemon:
         finally:
             self.pool_writer = None
             writer.close()
+
         self.log("net", f'{host}:{port} read error: "{error}"')
         if self.pool.active:
             self.pool.disconnect()
@@ -407,7 +416,7 @@ class XMRigDaemon:
         if isinstance(request_id, int):
             pending = self.submitted.pop(request_id, None)
         if pending is not None:
-            self.answer_result(pending, message)
+            self.handle_result_response(pending, message)
             return
         params = stratum.job_of(message)
         if params is None:
@@ -417,7 +426,7 @@ class XMRigDaemon:
             self.log("net", f"use pool {self.options.pool_address}  {ip}")
         self.set_job(params)
 
-    def answer_result(
+    def handle_result_response(
         self, pending: tuple[int, int, float], message: dict[str, Any]
     ) -> None:
         difficulty, actual, sent = pending
@@ -426,7 +435,7 @@ class XMRigDaemon:
         reason = None
         if isinstance(error, dict):
             reason = str(error.get("message", "rejected"))
-        self.accept(difficulty, actual, elapsed_ms, reason)
+        self.record_result(difficulty, actual, elapsed_ms, reason)
 
     # -- HTTP API --------------------------------------------------------------
 

@@ -46,7 +46,7 @@ class ApiServer:
     async def serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        """Answer the requests of one connection until the client closes it."""
+        """Serve the requests of one connection until the client closes it."""
         try:
             while True:
                 request = await _read_request(reader)

@@ -282,7 +282,7 @@ class PoolState:
 
 @dataclass(frozen=True, slots=True)
 class MinerIdentity:
-    """What the API reports about the miner and its machine."""
+    """Identity of the miner and its machine in the API summary."""
 
     api_id: str
     worker_id: str
