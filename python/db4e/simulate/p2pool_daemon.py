@@ -187,7 +187,10 @@ class P2PoolDaemon:
         self.pending: deque[str] = deque()
         self.stratum_server: asyncio.Server | None = None
         self.console_server: asyncio.Server | None = None
-        self.cookie = "".join(chr(32 + secrets.randbelow(95)) for _ in range(20))
+        # Printable ASCII, 32 to 126, as P2Pool's cookie.
+        self.cookie = "".join(
+            chr(32 + secrets.randbelow(95)) for _ in range(COOKIE_LENGTH)
+        )
         self.data_api: DataApi | None = None
         #: Writers of logged-in stratum clients, by `ip:port`.
         self.clients: dict[str, asyncio.StreamWriter] = {}
@@ -205,7 +208,7 @@ class P2PoolDaemon:
         self.sim.records.clear()
 
     def log(self, level: str, category: str, message: str, *extra: str) -> None:
-        """Write one record of the daemon's own now."""
+        """Write one record that the daemon adds to the simulation, stamped now."""
         self.sim.write_record(level, category, message, extra)
         self.flush()
 

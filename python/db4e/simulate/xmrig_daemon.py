@@ -185,7 +185,7 @@ class XMRigDaemon:
         return 0
 
     def crash(self) -> None:
-        # A crashed XMRig leaves no last words on stdout.
+        # XMRig writes nothing when it crashes.
         exit_now(self.options.faults.exit_code)
 
     def on_signal(self, signum: signal.Signals) -> None:
