@@ -207,9 +207,14 @@ def machine() -> dict[str, str]:
         return done.stdout.strip() or "unknown"
 
     mem_kb = int(first(r"^MemTotal:\s+(\d+)", "/proc/meminfo"))
-    dirty = output(
-        ["git", "-C", str(ROOT), "status", "--porcelain", "-uno", "--", "rust"]
+    # `output` stands in "unknown" for empty output, so the tree check runs directly.
+    status = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "-uno", "--", "rust"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    dirty = bool(status.stdout.strip())
     commit = output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
