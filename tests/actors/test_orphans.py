@@ -249,6 +249,21 @@ async def test_reap_leaves_daemons_of_running_db4e(
     assert len(OrphanRegistry(registry_path).entries()) == 1
 
 
+async def test_reap_spares_own_daemons(registry_path: Path) -> None:
+    sink = RecordingSink()
+    spec = DaemonSpec("p2pool", PYTHON, ("-c", SLEEPER), stop_timeout=2.0)
+    actor = DaemonActor(spec, sink, registry=OrphanRegistry(registry_path))
+    async with running(actor) as run:
+        pid = fact_pid(await sink.wait_fact("daemon_started"))
+
+        reaped = await reap_orphans(registry_path)
+
+        assert reaped == []
+        assert is_running(pid)
+        assert [entry.pid for entry in OrphanRegistry(registry_path).entries()] == [pid]
+        await run.stop()
+
+
 async def test_reap_skips_recycled_pid(registry_path: Path) -> None:
     process = sleeper()
     try:

@@ -211,10 +211,12 @@ def _signal_orphan(entry: OrphanEntry, number: signal.Signals) -> None:
         )
 
 
-async def _end_orphan(entry: OrphanEntry, max_timeout: float) -> None:
+async def _end_orphan(entry: OrphanEntry, max_timeout: float | None) -> None:
     """End one orphan: SIGTERM to its process group, then SIGKILL after its stop
     timeout (at most `max_timeout`)."""
-    timeout = min(entry.stop_timeout, max_timeout)
+    timeout = entry.stop_timeout
+    if max_timeout is not None:
+        timeout = min(timeout, max_timeout)
     logger.warning(
         "ending orphaned %s (pid %d, process group %d) left by an earlier db4e run: "
         "sending SIGTERM; command: %s",
@@ -246,8 +248,7 @@ async def _end_orphan(entry: OrphanEntry, max_timeout: float) -> None:
 
 
 def _owner_is_running(entry: OrphanEntry) -> bool:
-    if entry.owner_pid == os.getpid():
-        return False
+    # True for this very process too, so that a reap during a run spares its daemons.
     return _is_same_process(entry.owner_pid, entry.owner_start_time)
 
 
@@ -284,11 +285,12 @@ def _select_orphans(entries: list[OrphanEntry]) -> tuple[list[OrphanEntry], set[
 
 
 async def reap_orphans(
-    path: Path | None = None, max_timeout: float = 30.0
+    path: Path | None = None, max_timeout: float | None = None
 ) -> list[OrphanEntry]:
     """End the daemons that an earlier `db4e run` started and did not stop, and return
     them. Each orphan's process group gets SIGTERM, then SIGKILL after its recorded
-    stop timeout (capped at `max_timeout` seconds); orphans are ended concurrently.
+    stop timeout, which gives monerod time to close its database (capped at
+    `max_timeout` seconds when given). Orphans are ended concurrently.
 
     Entries are checked against /proc: a pid that no longer runs, or that now runs a
     process with another start time, is forgotten without a signal. Entries whose
