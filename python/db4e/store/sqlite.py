@@ -200,6 +200,10 @@ def _check_header(path: Path) -> None:
         raise NotAStoreError(path, "not an SQLite database (no SQLite header)")
 
 
+#: Page cache of each connection, in KiB.
+CACHE_KIB = 32 * 1024
+
+
 def _configure(conn: sqlite3.Connection, path: Path) -> None:
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if str(mode).lower() != "wal":
@@ -210,6 +214,11 @@ def _configure(conn: sqlite3.Connection, path: Path) -> None:
             mode,
         )
     conn.execute("PRAGMA synchronous=NORMAL")
+    # The unique index on random 16-byte identities touches pages all over the file.
+    # A 32 MiB page cache (SQLite's default is 2 MiB) keeps more of them in memory,
+    # which made an import of a 40 MB log about 10 to 25 % faster here.
+    conn.execute(f"PRAGMA cache_size={-CACHE_KIB:d}")
+    conn.execute("PRAGMA temp_store=MEMORY")
 
 
 def _has_tables(conn: sqlite3.Connection) -> bool:
