@@ -1,6 +1,8 @@
 //! The typed events that the source parsers produce, their identity and their JSON form.
 
-use std::fmt::Write;
+use std::borrow::Cow;
+use std::fmt::{self, Write};
+use std::ops::Deref;
 
 use xxhash_rust::xxh3::xxh3_128_with_seed;
 
@@ -77,15 +79,16 @@ pub struct Event {
     /// Absolute byte offset of the record's first line in the stream.
     pub offset: u64,
     /// The timestamp text as printed, `None` for untimestamped lines.
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Timestamp>,
     /// The printed date and time read as UTC, in microseconds since the epoch. P2Pool and
     /// monerod print UTC; XMRig prints local time, which the caller converts.
     pub ts_micros: Option<i64>,
     /// P2Pool level word (`NOTICE`, `WARNING`, `ERROR`; `None` on the console) or monerod
-    /// level word or letter.
-    pub level: Option<String>,
-    /// P2Pool or monerod category.
-    pub category: Option<String>,
+    /// level word or letter. Borrowed for the known words, so most events allocate nothing
+    /// for it.
+    pub level: Option<Cow<'static, str>>,
+    /// P2Pool or monerod category, borrowed for the known categories.
+    pub category: Option<Cow<'static, str>>,
     /// XMRig tag (`cpu`, `net`, `miner`, ...).
     pub tag: Option<String>,
     pub fields: Vec<(&'static str, Value)>,
@@ -93,6 +96,68 @@ pub struct Event {
     /// level word and trailing blanks removed), so the file and console copies of one record,
     /// and a record read twice, get the same identity.
     pub identity: u128,
+}
+
+/// Maximum length of a timestamp stored inline. The three programs print 19 to 24 bytes.
+const INLINE_TIMESTAMP: usize = 30;
+
+/// A timestamp text as printed, stored without a heap allocation when it is ASCII and at
+/// most 30 bytes long.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Timestamp {
+    /// ASCII bytes, of which the first `len` are the text.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_TIMESTAMP],
+    },
+    /// A longer text, or one that is not ASCII, with invalid UTF-8 replaced.
+    Heap(Box<str>),
+}
+
+impl Timestamp {
+    pub fn new(text: &[u8]) -> Timestamp {
+        let mut bytes = [0; INLINE_TIMESTAMP];
+        match (bytes.get_mut(..text.len()), u8::try_from(text.len())) {
+            (Some(head), Ok(len)) if text.is_ascii() => {
+                head.copy_from_slice(text);
+                Timestamp::Inline { len, bytes }
+            }
+            _ => Timestamp::Heap(crate::text::lossy(text).into_boxed_str()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // `Timestamp::new` stores only ASCII inline, so the check succeeds.
+            Timestamp::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Timestamp::Heap(text) => text,
+        }
+    }
+}
+
+impl Deref for Timestamp {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// Returns `text` borrowed from `known` when it is one of those words, else an owned copy
+/// with invalid UTF-8 replaced.
+pub fn known_or_owned(text: &[u8], known: &[&'static str]) -> Cow<'static, str> {
+    match known.iter().find(|word| word.as_bytes() == text) {
+        Some(word) => Cow::Borrowed(word),
+        None => Cow::Owned(crate::text::lossy(text)),
+    }
 }
 
 /// Computes the identity of a record from its normalised lines.
@@ -280,6 +345,30 @@ mod tests {
         let mut s = String::new();
         write_str(&mut s, "a\"b\\c\u{1}\u{fffd}");
         assert_eq!(s, "\"a\\\"b\\\\c\\u0001\u{fffd}\"");
+    }
+
+    #[test]
+    fn timestamp_inline_and_heap() {
+        let short = Timestamp::new(b"2026-01-01 00:00:00.0002");
+        assert!(matches!(short, Timestamp::Inline { .. }));
+        assert_eq!(&*short, "2026-01-01 00:00:00.0002");
+        let long = Timestamp::new(b"2026-01-01 00:00:00.000000000000000");
+        assert!(matches!(long, Timestamp::Heap(_)));
+        assert_eq!(&*long, "2026-01-01 00:00:00.000000000000000");
+        let invalid = Timestamp::new(b"2026\xff");
+        assert_eq!(&*invalid, "2026\u{fffd}");
+        assert_eq!(&*Timestamp::new(b""), "");
+    }
+
+    #[test]
+    fn known_or_owned_borrows_known_words() {
+        assert!(matches!(
+            known_or_owned(b"Log", &["P2Pool", "Log"]),
+            Cow::Borrowed("Log")
+        ));
+        let unknown = known_or_owned(b"Lo\xff", &["P2Pool", "Log"]);
+        assert!(matches!(unknown, Cow::Owned(_)));
+        assert_eq!(unknown, "Lo\u{fffd}");
     }
 
     #[test]

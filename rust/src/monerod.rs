@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 use regex::bytes::Regex;
 
-use crate::event::{identity, Event, Source, Value};
+use crate::event::{identity, known_or_owned, Event, Source, Timestamp, Value};
 use crate::stream::{Head, Line, SourceParser};
 use crate::text::{datetime_micros, lossy, parse_uint, trim, trim_end, Pattern};
 
@@ -94,6 +94,34 @@ impl Default for Patterns {
     }
 }
 
+/// The level words and letters of monerod, including `WARN` from v0.14.0 and earlier.
+const LEVELS: &[&str] = &[
+    "I", "W", "E", "D", "T", "F", "INFO", "WARNING", "ERROR", "DEBUG", "TRACE", "FATAL", "WARN",
+];
+
+/// Common categories of monerod's log file. Others are copied.
+const CATEGORIES: &[&str] = &[
+    "global",
+    "daemon",
+    "cn",
+    "blockchain",
+    "blockchain.db.lmdb",
+    "txpool",
+    "net",
+    "net.p2p",
+    "net.cn",
+    "net.http",
+    "net.dns",
+    "net.throttle",
+    "daemon.rpc",
+    "daemon.rpc.payment",
+    "msgwriter",
+    "bcutil",
+    "checkpoints",
+    "hardfork",
+    "miner",
+];
+
 /// The first line of a record, split into its columns.
 struct Record<'a> {
     timestamp: &'a [u8],
@@ -123,10 +151,12 @@ impl Origin<'_> {
             kind,
             line: self.number,
             offset: self.offset,
-            timestamp: Some(lossy(self.timestamp)),
+            timestamp: Some(Timestamp::new(self.timestamp)),
             ts_micros: datetime_micros(self.timestamp),
-            level: Some(lossy(self.level)),
-            category: self.category.map(lossy),
+            level: Some(known_or_owned(self.level, LEVELS)),
+            category: self
+                .category
+                .map(|category| known_or_owned(category, CATEGORIES)),
             tag: None,
             fields,
             identity: id,

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 use regex::bytes::Regex;
 
-use crate::event::{identity, Event, Source, Value};
+use crate::event::{identity, Event, Source, Timestamp, Value};
 use crate::stream::{Head, Line, SourceParser};
 use crate::text::{datetime_micros, is_decimal, lossy, parse_uint, trim, trim_end, Pattern};
 
@@ -147,7 +147,7 @@ impl SourceParser for XmrigParser {
             kind,
             line: line.number,
             offset: line.offset,
-            timestamp: timestamp.map(lossy),
+            timestamp: timestamp.map(Timestamp::new),
             ts_micros: timestamp.and_then(datetime_micros),
             level: None,
             category: None,

@@ -1,8 +1,37 @@
 //! The parts of a P2Pool record's first line, and the events built from them.
 
+use std::borrow::Cow;
+
 use super::fields::Fields;
-use crate::event::{identity, Event, Source};
-use crate::text::{datetime_micros, lossy};
+use crate::event::{identity, known_or_owned, Event, Source, Timestamp};
+use crate::text::datetime_micros;
+
+/// The level words of P2Pool's log file.
+const LEVELS: &[&str] = &["NOTICE", "WARNING", "ERROR"];
+
+/// Common P2Pool categories, the most frequent first. Others are copied.
+const CATEGORIES: &[&str] = &[
+    "SideChain",
+    "StratumServer",
+    "P2Pool",
+    "BlockTemplate",
+    "P2PServer",
+    "ConsoleCommands",
+    "Util",
+    "ZMQReader",
+    "Miner",
+    "Log",
+    "P2Pool API",
+    "BlockCache",
+    "Mempool",
+    "RandomX_Hasher",
+    "JSONRPCRequest",
+    "TCPServer",
+    "PoolBlock",
+    "MergeMiningClientJSON_RPC",
+    "MergeMiningClientTari",
+    "MergeMiningClientTari::TariServer",
+];
 
 /// The parts of a record's first line, borrowed from the input.
 pub struct Record<'a> {
@@ -21,10 +50,10 @@ pub struct Record<'a> {
 
 /// The owned header fields of an event, kept while a record of several lines is pending.
 pub struct Header {
-    level: Option<String>,
-    timestamp: Option<String>,
+    level: Option<Cow<'static, str>>,
+    timestamp: Option<Timestamp>,
     ts_micros: Option<i64>,
-    category: Option<String>,
+    category: Option<Cow<'static, str>>,
     offset: u64,
     number: u64,
 }
@@ -32,10 +61,12 @@ pub struct Header {
 impl Record<'_> {
     pub fn header(&self) -> Header {
         Header {
-            level: self.level.map(lossy),
-            timestamp: self.timestamp.map(lossy),
+            level: self.level.map(|level| known_or_owned(level, LEVELS)),
+            timestamp: self.timestamp.map(Timestamp::new),
             ts_micros: self.timestamp.and_then(datetime_micros),
-            category: self.category.map(lossy),
+            category: self
+                .category
+                .map(|category| known_or_owned(category, CATEGORIES)),
             offset: self.offset,
             number: self.number,
         }
