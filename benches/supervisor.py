@@ -153,6 +153,11 @@ def restart_latency(count: int, root: Path) -> list[tuple[str, list[float]]]:
 
 
 def write_config(root: Path, with_all: bool) -> Path:
+    """Write a `db4e run` configuration. Without `with_all`: a busy simulated P2Pool
+    alone (a share every 0.5 s, 20 lines/s), for latency samples. With it: monerod
+    (when installed), P2Pool and XMRig at the rates of a real farm (P2Pool at its
+    default log level prints about one line a second, db4e asks for `status` and
+    `workers` every minute and reads XMRig's API every minute)."""
     stratum, http = free_port(), free_port()
     daemons = []
     monerod = shutil.which("monerod")
@@ -170,14 +175,16 @@ def write_config(root: Path, with_all: bool) -> Path:
             f'[daemons.monerod]\ncommand = "{monerod}"\nargs = {json.dumps(args)}\n'
             f'rpc_url = "http://127.0.0.1:{rpc}"\n'
         )
+    rate = ["--lines-per-second", "1"] if with_all else ["--share-every", "0.5",
+            "--lines-per-second", "20"]  # fmt: skip
+    interval = 60 if with_all else 10
     p2pool_args = [
-        "-m", "db4e.simulate.p2pool_daemon", "--stratum-port", str(stratum),
-        "--share-every", "0.5", "--lines-per-second", "20",
+        "-m", "db4e.simulate.p2pool_daemon", "--stratum-port", str(stratum), *rate,
     ]  # fmt: skip
     daemons.append(
         f'[daemons.p2pool]\ncommand = "{sys.executable}"\n'
         f"args = {json.dumps(p2pool_args)}\n"
-        f'stratum = "127.0.0.1:{stratum}"\nconsole_interval = 10\n'
+        f'stratum = "127.0.0.1:{stratum}"\nconsole_interval = {interval}\n'
     )
     if with_all:
         xmrig_args = [
@@ -187,7 +194,7 @@ def write_config(root: Path, with_all: bool) -> Path:
         daemons.append(
             f'[daemons.xmrig]\ncommand = "{sys.executable}"\n'
             f"args = {json.dumps(xmrig_args)}\n"
-            f'api_url = "http://127.0.0.1:{http}"\napi_interval = 10\n'
+            f'api_url = "http://127.0.0.1:{http}"\napi_interval = 60\n'
         )
     runtime = tempfile.mkdtemp(prefix="db4e-bench-")
     config = root / f"config-{with_all}.toml"
@@ -283,6 +290,7 @@ def main() -> None:
     parser.add_argument("--restarts", type=int, default=20)
     parser.add_argument("--live-seconds", type=float, default=30.0)
     parser.add_argument("--cost-seconds", type=float, default=60.0)
+    parser.add_argument("--only-cost", action="store_true", help="measure cost only")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="db4e-bench-"))
     try:
@@ -292,6 +300,9 @@ def main() -> None:
 
 
 def report(args: argparse.Namespace, root: Path) -> None:
+    if args.only_cost:
+        report_cost(args, root)
+        return
     emit("| restart latency (kill -9 to new process) | n | p50 ms | p99 ms | max ms |")
     emit("| --- | --- | --- | --- | --- |")
     for label, values in restart_latency(args.restarts, root):
@@ -314,6 +325,10 @@ def report(args: argparse.Namespace, root: Path) -> None:
         f"{store['batches']} batches | {store['commit_latency_p50_ms']} | "
         f"{store['commit_latency_p99_ms']} |"
     )
+    report_cost(args, root)
+
+
+def report_cost(args: argparse.Namespace, root: Path) -> None:
     config = write_config(root, with_all=True)
     cpu, rss, _store = run_db4e(config, args.cost_seconds, True)
     daemons = "monerod, p2pool, xmrig" if shutil.which("monerod") else "p2pool, xmrig"
