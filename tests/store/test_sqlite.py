@@ -421,3 +421,36 @@ def test_locked_store_open_fails(store_path: Path) -> None:
     with locked(store_path), pytest.raises(StoreLockedError) as caught:
         connect(store_path, busy_timeout=0.2)
     assert caught.value.filename == str(store_path)
+
+
+def test_other_process_cannot_delete_live_wal(tmp_path: Path) -> None:
+    # Two connections in this process, as in db4e run (store actor and a log
+    # follower), then another process opens and closes the store (db4e status).
+    path = tmp_path / "db4e.sqlite3"
+    first = connect(path)
+    second = connect(path)
+    try:
+        reader = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from db4e.store.sqlite import connect; "
+                "connect(sys.argv[1]).close()",
+                str(path),
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert reader.returncode == 0, reader.stderr
+        first.execute("INSERT INTO meta (key, value) VALUES ('probe', 'kept')")
+        assert Path(f"{path}-wal").exists()
+    finally:
+        second.close()
+        first.close()
+    check = sqlite3.connect(path)
+    try:
+        rows = check.execute("SELECT value FROM meta WHERE key = 'probe'").fetchall()
+    finally:
+        check.close()
+    assert rows == [("kept",)]

@@ -50,9 +50,6 @@ T = TypeVar("T")
 #: Seconds a statement waits for another process's write lock before failing.
 BUSY_TIMEOUT = 10.0
 
-#: First bytes of every SQLite 3 database file.
-SQLITE_HEADER = b"SQLite format 3\x00"
-
 #: Schema migrations in order: entry `i` takes the store from version `i` to `i + 1`.
 #: Each entry is a list of single statements, run in one transaction.
 MIGRATIONS: list[list[str]] = [
@@ -193,13 +190,6 @@ def _create_store_file(path: Path) -> None:
     logger.info("created store %s", path)
 
 
-def _check_header(path: Path) -> None:
-    with path.open("rb") as f:
-        head = f.read(len(SQLITE_HEADER))
-    if head and head != SQLITE_HEADER:
-        raise NotAStoreError(path, "not an SQLite database (no SQLite header)")
-
-
 #: Page cache of each connection, in KiB.
 CACHE_KIB = 32 * 1024
 
@@ -303,8 +293,11 @@ def connect(
                 str(path),
             )
         _create_store_file(path)
-    _check_header(path)
-
+    # The file's header is checked by SQLite itself (SQLITE_NOTADB below), never by
+    # opening the file here: closing any descriptor of a file drops every POSIX lock
+    # the process holds on it, including those of this process's other SQLite
+    # connections. Another process could then take the store for unused, checkpoint
+    # and delete the WAL file under them, and their later commits would be lost.
     with _translate_errors(path, busy_timeout):
         conn = sqlite3.connect(
             path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
