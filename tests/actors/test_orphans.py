@@ -86,10 +86,29 @@ class FakeRun:
             stdout=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
         )
+        try:
+            self.daemon_pid = self._read_pid_when_armed()
+        except BaseException:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
+            raise
+
+    def _read_pid_when_armed(self) -> int:
         assert self.process.stdout is not None
-        self.daemon_pid = int(self.process.stdout.readline())
-        while self.process.stdout.readline() not in (b"armed\n", b""):
-            pass
+        # The pid (a fact) and the daemon's "armed" (its output) reach stdout through
+        # two paths, so either may come first.
+        pid: int | None = None
+        armed = False
+        while pid is None or not armed:
+            line = self.process.stdout.readline()
+            assert line, "the fake db4e run ended before its daemon was armed"
+            if line.strip().isdigit():
+                pid = int(line)
+            elif line == b"armed\n":
+                armed = True
+        return pid
 
     def kill(self) -> None:
         """Kill the fake `db4e run` with SIGKILL, as the OOM killer would."""
