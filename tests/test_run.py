@@ -203,6 +203,8 @@ def test_run_starts_in_order_and_answers(farm: Farm) -> None:
     status = farm.wait_ready()
     assert status["supervisor"]["healthy"] is True
     assert status["daemons"]["monerod"]["synchronized"] is True
+    assert status["daemons"]["p2pool"]["uptime_seconds"] >= 0
+    assert set(status) >= {"supervisor", "daemons", "actors", "store", "parser"}
     ready = farm.events("daemon_ready")
     started = farm.events("daemon_started")
     assert [e["daemon"] for e in ready][:2] == ["monerod", "p2pool"]
@@ -349,3 +351,48 @@ def test_run_without_daemons_rejected(tmp_path: Path) -> None:
     )
     assert result.returncode == 3
     assert "no daemons configured" in result.stderr
+
+
+def test_run_external_daemon_followed(tmp_path: Path) -> None:
+    stratum = free_port()
+    log = tmp_path / "p2pool.log"
+    p2pool = subprocess.Popen(
+        [
+            sys.executable, "-m", "db4e.simulate.p2pool_daemon",
+            "--stratum-port", str(stratum), "--log-file", str(log),
+            "--share-every", "1", "--lines-per-second", "5",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[store]
+path = "{tmp_path / "db4e.sqlite3"}"
+[supervisor]
+runtime_dir = "{tmp_path / "run"}"
+[daemons.p2pool]
+external = true
+log_file = "{log}"
+stratum = "127.0.0.1:{stratum}"
+"""
+    )
+    farm = Farm(tmp_path, config)
+    try:
+        farm.start()
+        status = farm.wait_ready()
+        assert status["daemons"]["p2pool"]["external"] is True
+        shares = wait_until(lambda: farm.events("share_found"), 30, "followed shares")
+        assert shares[0]["source"] == "p2pool"
+        assert farm.stop() == 0
+        # db4e never stops an external daemon.
+        assert p2pool.poll() is None
+    finally:
+        if farm.process is not None and farm.process.poll() is None:
+            farm.stop()
+        p2pool.kill()
+        p2pool.wait(timeout=10)
+        assert p2pool.stdin is not None
+        p2pool.stdin.close()

@@ -56,11 +56,15 @@ class FarmSink:
     outputs: Mailbox[Output]
     writes: Mailbox[StoreWrite]
     health_facts: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: `time.time()` of each daemon's latest start, for its uptime.
+    started_at: dict[str, float] = field(default_factory=dict)
 
     async def output(self, daemon: str, stream: str, data: bytes) -> None:
         await self.outputs.send(Output(daemon, stream, data, time.monotonic_ns()))
 
     async def fact(self, daemon: str, kind: str, fields: Mapping[str, object]) -> None:
+        if kind == "daemon_started":
+            self.started_at[daemon] = time.time()
         event = fact_event(kind, daemon, fields)
         await self.writes.send(StoreWrite((event,), "db4e", time.monotonic_ns()))
 
@@ -226,6 +230,10 @@ class Farm:
             entry: dict[str, Any] = dict(states.get(d.name, {}))
             entry["external"] = d.external
             entry.update(self.sink.health_facts.get(d.name, {}))
+            started = self.sink.started_at.get(d.name)
+            running = entry.get("state") in ("starting", "ready")
+            if started is not None and running and not d.external:
+                entry["uptime_seconds"] = round(time.time() - started, 1)
             daemons[d.name] = entry
         actors = {
             name: info for name, info in self.top.states().items() if name != "daemons"

@@ -64,13 +64,15 @@ def print_supervisor(document: dict[str, Any]) -> None:
         f"strategy {sup.get('strategy')}"
     )
     table = Table(title="Daemons", title_justify="left")
-    for column in ("daemon", "state", "pid", "restarts", "last exit", "health"):
+    for column in ("daemon", "state", "pid", "uptime", "restarts", "last exit"):
         table.add_column(column, overflow="fold")
+    table.add_column("health", overflow="fold")
     for name, info in document.get("daemons", {}).items():
         table.add_row(
             name + (" (external)" if info.get("external") else ""),
             str(info.get("state", "")),
             str(info.get("pid") or ""),
+            _uptime(info.get("uptime_seconds")),
             str(info.get("restarts", 0)),
             str(info.get("last_exit") or ""),
             _health(info),
