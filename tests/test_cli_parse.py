@@ -63,8 +63,8 @@ def test_parse_stats_on_stderr(tmp_path: Path) -> None:
     log.write_bytes(SHARE + b"garbage line\n")
     result = db4e("parse", "--stats", str(log))
     assert result.returncode == 0
-    assert b"'unrecognised_lines': 1" in result.stderr
-    assert b"'share_found': 1" in result.stderr
+    assert b'"unrecognised_lines": 1' in result.stderr
+    assert b'"share_found": 1' in result.stderr
 
 
 def test_parse_missing_file_error(tmp_path: Path) -> None:
@@ -91,3 +91,34 @@ def test_parse_binary_file_error(tmp_path: Path) -> None:
 def test_parse_no_traceback_on_error(tmp_path: Path) -> None:
     result = db4e("parse", str(tmp_path / "missing.log"))
     assert b"Traceback" not in result.stderr
+
+
+def test_parse_truncated_gzip_named(tmp_path: Path) -> None:
+    log = tmp_path / "p2pool.log.gz"
+    log.write_bytes(gzip.compress(SHARE * 2000)[:200])
+    result = db4e("parse", str(log))
+    assert result.returncode == 3
+    assert (
+        f"db4e: {log}: compressed file is damaged or cut short"
+        in result.stderr.decode()
+    )
+
+
+def test_parse_into_closed_pipe_quiet(tmp_path: Path) -> None:
+    log = tmp_path / "p2pool.log"
+    log.write_bytes(SHARE * 20_000)
+    head = subprocess.Popen(
+        ["head", "-n", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    assert head.stdin is not None
+    result = subprocess.run(
+        [sys.executable, "-m", "db4e", "parse", str(log)],
+        stdout=head.stdin,
+        stderr=subprocess.PIPE,
+        timeout=60,
+        check=False,
+    )
+    head.stdin.close()
+    head.wait(timeout=10)
+    assert result.returncode == 0
+    assert result.stderr == b""

@@ -21,9 +21,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def problems(tmp_path: Path, text: str) -> list[str]:
+def problems(tmp_path: Path, text: str, check_files: bool = True) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_config(write(tmp_path, text))
+        load_config(write(tmp_path, text), check_files)
     return caught.value.problems
 
 
@@ -133,11 +133,13 @@ def test_external_daemon_needs_log_file(tmp_path: Path) -> None:
 def test_xmrig_token_from_file_not_in_repr(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("s3cret-token\n")
+    token.chmod(0o600)
     config = load_config(
         write(
             tmp_path,
             f'[daemons.xmrig]\ncommand = "{MONEROD}"\napi_token_file = "{token}"\n',
-        )
+        ),
+        check_files=True,
     )
     assert config.daemons[0].api_token == "s3cret-token"
     assert "s3cret" not in repr(config)
@@ -197,3 +199,66 @@ def test_config_check_valid(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
     assert result.exit_code == 0, result.output
     assert "valid; daemons: monerod" in result.output
+
+
+def test_token_file_readable_by_others(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret-token\n")
+    token.chmod(0o644)
+    found = problems(
+        tmp_path,
+        f'[daemons.xmrig]\ncommand = "{MONEROD}"\napi_token_file = "{token}"\n',
+    )
+    assert found == [
+        f"daemons.xmrig.api_token_file: {token} is readable by other users; "
+        f"run chmod 600 {token}"
+    ]
+
+
+def test_missing_executable_only_checked_for_run(tmp_path: Path) -> None:
+    text = '[daemons.p2pool]\ncommand = "/nonexistent/p2pool"\n'
+    config = load_config(write(tmp_path, text))
+    assert config.daemons[0].command == "/nonexistent/p2pool"
+    assert problems(tmp_path, text)[0].startswith("daemons.p2pool.command:")
+
+
+def test_status_works_with_missing_executable(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f'[store]\npath = "{tmp_path / "none.sqlite3"}"\n'
+        f'[supervisor]\nruntime_dir = "{tmp_path / "run"}"\n'
+        '[daemons.p2pool]\ncommand = "/nonexistent/p2pool"\n',
+    )
+    result = CliRunner().invoke(main, ["--config", str(path), "status"])
+    assert result.exit_code == 2
+    assert "does not exist" not in result.output
+
+
+def test_zero_and_out_of_range_values(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        "[supervisor]\nslow_retry = 0\nrestart_period = 0\n"
+        f'[daemons.monerod]\ncommand = "{MONEROD}"\nstop_timeout = 0\n'
+        'rpc_url = "http://127.0.0.1:99999"\n',
+    )
+    assert "supervisor.slow_retry: must be greater than 0 (got 0)" in found
+    assert "supervisor.restart_period: must be greater than 0 (got 0)" in found
+    assert "daemons.monerod.stop_timeout: must be greater than 0 (got 0)" in found
+    assert any(
+        p.startswith("daemons.monerod.rpc_url: must be an http URL") for p in found
+    )
+
+
+def test_data_api_folder_must_exist(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        f'[daemons.p2pool]\ncommand = "{MONEROD}"\ndata_api = "{tmp_path / "api"}"\n',
+    )
+    assert found[0].startswith(f"daemons.p2pool.data_api: {tmp_path / 'api'} is not")
+
+
+def test_binary_config_named(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xad\xff\x00binary")
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_config(path)

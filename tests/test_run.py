@@ -272,6 +272,7 @@ def test_run_db4e_stop_command(farm: Farm) -> None:
     farm.wait_ready()
     result = farm.db4e("stop")
     assert result.returncode == 0
+    assert "db4e run stopped" in result.stdout
     assert farm.process is not None
     assert farm.process.wait(timeout=60) == 0
 
@@ -287,6 +288,7 @@ def test_run_second_instance_refused(farm: Farm) -> None:
 def test_status_not_running_exit_2(farm: Farm) -> None:
     result = farm.db4e("status")
     assert result.returncode == 2
+    assert "db4e run is not running" in result.stderr
     assert "no store at" in result.stderr
 
 
@@ -306,12 +308,14 @@ def test_restart_rest_for_one_restarts_dependents(tmp_path: Path) -> None:
 
 
 def test_run_daily_restart(tmp_path: Path) -> None:
-    at = (datetime.now().astimezone() + timedelta(seconds=8)).strftime("%H:%M:%S")
+    # Far enough ahead that the daemons are ready, and their pids read, before it.
+    at = (datetime.now().astimezone() + timedelta(seconds=25)).strftime("%H:%M:%S")
     config = write_config(tmp_path, f'\n[schedule]\ndaily_restart = "{at}"\n')
     farm = Farm(tmp_path, config)
     try:
         farm.start()
         old = farm.wait_ready()["daemons"]
+        assert not farm.events("daily_restart"), "started too late to see the restart"
         jobs = wait_until(lambda: farm.events("daily_restart"), 60, "the restart")
         assert jobs[0]["outcome"] == "ok"
         assert jobs[0]["ready"] == ["monerod", "p2pool"]

@@ -170,15 +170,23 @@ def _read(path: Path) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(path, [f"invalid TOML: {e}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            path, ["not UTF-8 text; a configuration file is TOML text (db4e init)"]
+        ) from None
 
 
-def _validate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _validate(
+    data: dict[str, Any], check_files: bool = False
+) -> tuple[dict[str, Any], list[str]]:
     values: dict[str, Any] = {}
     problems: list[str] = []
     supervisor: dict[str, Any] = {}
     for table, content in data.items():
         if table in _RUN_TABLES:
-            problems += _validate_run_table(table, content, values, supervisor)
+            problems += _validate_run_table(
+                table, content, values, supervisor, check_files
+            )
             continue
         if table not in _TABLES:
             problems.append(
@@ -207,10 +215,14 @@ def _validate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 
 def _validate_run_table(
-    table: str, content: Any, values: dict[str, Any], supervisor: dict[str, Any]
+    table: str,
+    content: Any,
+    values: dict[str, Any],
+    supervisor: dict[str, Any],
+    check_files: bool,
 ) -> list[str]:
     if table == "daemons":
-        values["daemons"], problems = parse_daemons(content)
+        values["daemons"], problems = parse_daemons(content, check_files)
         return problems
     parse = parse_supervisor if table == "supervisor" else parse_schedule
     found, problems = parse(content)
@@ -218,15 +230,17 @@ def _validate_run_table(
     return problems
 
 
-def load_config(path: Path | None = None) -> Config:
+def load_config(path: Path | None = None, check_files: bool = False) -> Config:
     """Load the configuration from `path`, or from the default path when it exists, or
-    return the defaults. Raises `ConfigError` naming every bad key."""
+    return the defaults. Raises `ConfigError` naming every bad key. With
+    `check_files`, the executables, folders and token file of the daemons must exist
+    too (for `db4e run` and `db4e config check`)."""
     explicit = path is not None
     path = path if explicit else default_config_path()
     assert path is not None
     if not explicit and not path.exists():
         return Config()
-    values, problems = _validate(_read(path))
+    values, problems = _validate(_read(path), check_files)
     if problems:
         raise ConfigError(path, problems)
     return Config(source=path, **values)

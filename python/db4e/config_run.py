@@ -103,6 +103,12 @@ def _number(value: Any, minimum: float = 0.0) -> str | None:
     return None if value >= minimum else f"must be at least {minimum:g}"
 
 
+def _positive_number(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "must be a number"
+    return None if value > 0 else "must be greater than 0"
+
+
 def _positive_int(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return "must be an integer"
@@ -136,15 +142,22 @@ def _strategy(value: Any) -> str | None:
 
 
 def _host_port(value: Any) -> str | None:
-    if isinstance(value, str) and re.fullmatch(r"[\w.\-]+:\d{1,5}", value):
+    match = isinstance(value, str) and re.fullmatch(r"[\w.\-]+:(\d{1,5})", value)
+    if match and 0 < int(match.group(1)) <= 65535:
         return None
     return 'must be "host:port", such as "127.0.0.1:3333"'
 
 
 def _http_url(value: Any) -> str | None:
-    if isinstance(value, str) and re.fullmatch(r"https?://[\w.\-\[\]:]+/?", value):
+    match = isinstance(value, str) and re.fullmatch(
+        r"https?://[\w.\-]+(?::(\d{1,5}))?/?", value
+    )
+    if match and (match.group(1) is None or 0 < int(match.group(1)) <= 65535):
         return None
-    return 'must be an http URL without a path, such as "http://127.0.0.1:18081"'
+    return (
+        "must be an http URL without a path and with a port from 1 to 65535, "
+        'such as "http://127.0.0.1:18081"'
+    )
 
 
 def _clock(value: Any) -> str | None:
@@ -162,10 +175,10 @@ _PATH: Convert = lambda v: Path(v).expanduser()  # noqa: E731
 _SUPERVISOR_KEYS: dict[str, tuple[Check, Convert]] = {
     "strategy": (_strategy, str),
     "initial_delay": (_number, float),
-    "max_delay": (_number, float),
+    "max_delay": (_positive_number, float),
     "max_restarts": (_positive_int, int),
-    "restart_period": (_number, float),
-    "slow_retry": (_number, float),
+    "restart_period": (_positive_number, float),
+    "slow_retry": (_positive_number, float),
     "runtime_dir": (_string, _PATH),
     "log_file": (_string, _PATH),
 }
@@ -177,17 +190,17 @@ _DAEMON_KEYS: dict[str, tuple[Check, Convert]] = {
     "env": (_string_table, dict),
     "external": (_bool, bool),
     "log_file": (_string, _PATH),
-    "ready_timeout": (_number, float),
-    "stop_timeout": (_number, float),
-    "liveness_timeout": (_number, float),
+    "ready_timeout": (_positive_number, float),
+    "stop_timeout": (_positive_number, float),
+    "liveness_timeout": (_positive_number, float),
     "rpc_url": (_http_url, str),
     "stratum": (_host_port, str),
-    "console_interval": (_number, float),
+    "console_interval": (_positive_number, float),
     "data_api": (_string, _PATH),
     "local_console": (_bool, bool),
     "api_url": (_http_url, str),
     "api_token_file": (_string, _PATH),
-    "api_interval": (_number, float),
+    "api_interval": (_positive_number, float),
 }
 
 #: Keys that apply to one daemon only.
@@ -271,6 +284,12 @@ def _resolve_command(prefix: str, command: str, cwd: Path | None) -> Problems:
 
 def _check_paths(prefix: str, values: Mapping[str, Any]) -> Problems:
     problems: Problems = []
+    data_api = values.get("data_api")
+    if data_api is not None and not data_api.is_dir():
+        problems.append(
+            f"{prefix}.data_api: {data_api} is not a directory; create it or fix "
+            "the path (P2Pool needs it to exist)"
+        )
     cwd = values.get("cwd")
     if cwd is not None and not cwd.is_dir():
         problems.append(f"{prefix}.cwd: {cwd} is not a directory")
@@ -291,15 +310,26 @@ def _read_token(prefix: str, values: dict[str, Any]) -> Problems:
     path = values.pop("api_token_file", None)
     if path is not None:
         try:
-            values["api_token"] = path.read_text().strip()
+            token = path.read_text().strip()
+            mode = path.stat().st_mode
         except OSError as e:
             return [f"{prefix}.api_token_file: cannot read {path}: {e.strerror}"]
+        if not token:
+            return [f"{prefix}.api_token_file: {path} is empty; put the token in it"]
+        if mode & 0o077:
+            return [
+                f"{prefix}.api_token_file: {path} is readable by other users; "
+                f"run chmod 600 {path}"
+            ]
+        values["api_token"] = token
     elif os.environ.get(XMRIG_TOKEN_ENV):
         values["api_token"] = os.environ[XMRIG_TOKEN_ENV]
     return []
 
 
-def _daemon(name: str, content: Any) -> tuple[DaemonConfig | None, Problems]:
+def _daemon(
+    name: str, content: Any, check_files: bool
+) -> tuple[DaemonConfig | None, Problems]:
     prefix = f"daemons.{name}"
     values, problems = _table(prefix, content, _DAEMON_KEYS)
     for key in list(values):
@@ -314,19 +344,30 @@ def _daemon(name: str, content: Any) -> tuple[DaemonConfig | None, Problems]:
         )
     if not external and "command" not in values:
         problems.append(f"{prefix}.command: missing; give the executable to run")
-    elif not external:
+    elif not external and check_files:
         problems += _resolve_command(prefix, values["command"], values.get("cwd"))
-    problems += _check_paths(prefix, values)
+    if check_files:
+        problems += _check_paths(prefix, values)
     if name == "xmrig":
-        problems += _read_token(prefix, values)
+        token_problems = _read_token(prefix, values)
+        # Only db4e run needs the token; other commands must work without it.
+        if check_files:
+            problems += token_problems
+    values.pop("api_token_file", None)
     if problems:
         return None, problems
     values.setdefault("command", "")
     return DaemonConfig(name=name, **values), []
 
 
-def parse_daemons(content: Any) -> tuple[tuple[DaemonConfig, ...], Problems]:
-    """Check the [daemons.*] tables; return the configured daemons in start order."""
+def parse_daemons(
+    content: Any, check_files: bool = True
+) -> tuple[tuple[DaemonConfig, ...], Problems]:
+    """Check the [daemons.*] tables; return the configured daemons in start order.
+
+    With `check_files`, also check what they name on disk: executables, folders, the
+    token file. Only `db4e run` and `db4e config check` need that; the other commands
+    must work while, say, the p2pool binary is being replaced."""
     if not isinstance(content, dict):
         return (), ["daemons: must hold tables such as [daemons.p2pool]"]
     problems: Problems = []
@@ -338,7 +379,7 @@ def parse_daemons(content: Any) -> tuple[tuple[DaemonConfig, ...], Problems]:
     daemons = []
     for name in DAEMON_NAMES:
         if name in content:
-            daemon, found = _daemon(name, content[name])
+            daemon, found = _daemon(name, content[name], check_files)
             problems += found
             if daemon is not None:
                 daemons.append(daemon)

@@ -146,7 +146,7 @@ def _log_crash(name: str, error: Exception) -> None:
     """Log a child's exception: with its traceback unless the exception class marks it
     as an expected failure (`expected_failure = True`), such as a daemon that died."""
     if getattr(error, "expected_failure", False):
-        logger.warning("%s failed: %s", name, error)
+        logger.warning("%s ended: %s", name, error)
         return
     trace = "".join(traceback.format_exception(error))
     logger.error("%s crashed:\n%s", name, trace)

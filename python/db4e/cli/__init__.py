@@ -27,6 +27,7 @@ __all__ = [
     "USER_ERRORS",
     "fail",
     "main",
+    "pass_checked_config",
     "pass_config",
 ]
 
@@ -64,7 +65,8 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, OSError) and error.filename is not None:
         reason = error.strerror or str(error)
         return f"{error.filename}: {reason}"
-    return str(error)
+    # A TimeoutError from anyio.fail_after carries no message of its own.
+    return str(error) or f"{type(error).__name__} (no details)"
 
 
 class _Group(click.Group):
@@ -84,10 +86,19 @@ class _Group(click.Group):
 
 def pass_config(f: F) -> F:
     """Give a command the loaded `Config` as its first argument."""
+    return _pass_config(f, check_files=False)
 
+
+def pass_checked_config(f: F) -> F:
+    """Give a command the `Config` with the daemons' executables and paths checked
+    on disk too (for `db4e run`)."""
+    return _pass_config(f, check_files=True)
+
+
+def _pass_config(f: F, check_files: bool) -> F:
     @click.pass_context
     def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
-        return ctx.invoke(f, ctx.obj["config"](), *args, **kwargs)
+        return ctx.invoke(f, ctx.obj["config"](check_files), *args, **kwargs)
 
     wrapper.__name__ = f.__name__
     wrapper.__doc__ = f.__doc__
@@ -130,16 +141,16 @@ def main(
     )
     # httpx logs every request at INFO; db4e logs the failures that matter itself.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.root.level))
-    loaded: list[Config] = []
+    loaded: dict[bool, Config] = {}
 
-    def config() -> Config:
+    def config(check_files: bool = False) -> Config:
         # Loaded on first use, so `db4e parse` works even with a broken config file.
-        if not loaded:
-            cfg = load_config(config_path)
+        if check_files not in loaded:
+            cfg = load_config(config_path, check_files)
             if db_path is not None:
                 cfg = replace(cfg, store_path=db_path)
-            loaded.append(cfg)
-        return loaded[0]
+            loaded[check_files] = cfg
+        return loaded[check_files]
 
     ctx.obj = {"config": config}
 

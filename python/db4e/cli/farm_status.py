@@ -32,7 +32,10 @@ def ask_supervisor(config: Config) -> dict[str, Any] | None:
         reply = anyio.run(ask, path, {"command": "status"}, ASK_TIMEOUT)
     except SupervisorNotRunning:
         return None
-    except (OSError, TimeoutError) as e:
+    except TimeoutError:
+        logger.warning("status socket %s: no reply within %g s", path, ASK_TIMEOUT)
+        return None
+    except OSError as e:
         logger.warning("status socket %s did not answer: %s", path, e)
         return None
     return reply if reply.get("ok") else None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
 import sys
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
 import click
 
+from db4e.cli import EXIT_OK, fail
 from db4e.parser import CHUNK_SIZE, Parser, ParserStats, iter_file
 
 
@@ -59,11 +64,23 @@ def parse(
     `source`, `timestamp`, the program's header fields and the kind's fields.
     """
     out = sys.stdout.buffer
-    for name in files:
-        if str(name) == "-":
-            counts = _parse_stdin(out, include_partial)
-        else:
-            counts = _parse_file(name, out)
-        out.flush()
-        if stats:
-            click.echo(f"{name}: {counts.as_dict()}", err=True)
+    try:
+        for name in files:
+            counts = _parse_one(name, out, include_partial)
+            out.flush()
+            if stats:
+                click.echo(f"{name}: {json.dumps(counts.as_dict())}", err=True)
+    except BrokenPipeError:
+        # The reader (`head`, a pager) has what it wanted: stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_OK)
+
+
+def _parse_one(name: Path, out: BinaryIO, include_partial: bool) -> ParserStats:
+    if str(name) == "-":
+        return _parse_stdin(out, include_partial)
+    try:
+        return _parse_file(name, out)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        fail(f"{name}: compressed file is damaged or cut short ({e or 'end of data'})")

@@ -102,6 +102,12 @@ def status(config: Config, as_json: bool, now: int | None) -> None:
     """
     supervisor = ask_supervisor(config)
     not_running = EXIT_NOT_RUNNING if config.daemons else EXIT_STALE
+    if supervisor is None and config.daemons:
+        click.echo(
+            f"db4e: db4e run is not running (no answer on "
+            f"{config.supervisor.socket_path}); showing the store only",
+            err=True,
+        )
     if supervisor is None:
         _missing_store(config.store_path, not_running)
     elif not as_json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import signal
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from db4e.actors.status import (
     ask,
     prepare_socket_path,
 )
-from db4e.cli import EXIT_ERROR, USER_ERRORS, fail, pass_config
+from db4e.cli import EXIT_ERROR, USER_ERRORS, fail, pass_checked_config, pass_config
 from db4e.config import Config
 from db4e.farm import Farm
 from db4e.runner import daemon_child, ready_wait, reap_leftovers, registry
@@ -72,7 +73,7 @@ async def _run(config: Config) -> None:
 
 
 @click.command()
-@pass_config
+@pass_checked_config
 def run(config: Config) -> None:
     """Run the farm: start monerod, p2pool and xmrig in order, keep them running,
     store their output as events and answer db4e status, until SIGTERM or Ctrl-C.
@@ -93,7 +94,11 @@ def run(config: Config) -> None:
 
 
 def _ask(config: Config, request: dict[str, Any]) -> dict[str, Any]:
-    reply = anyio.run(ask, config.supervisor.socket_path, request)
+    path = config.supervisor.socket_path
+    try:
+        reply = anyio.run(ask, path, request)
+    except TimeoutError:
+        fail(f"db4e run did not reply on {path} within 10 s; is it hung?")
     if not reply.get("ok"):
         fail(str(reply.get("error", "the supervisor rejected the request")))
     return reply
@@ -101,11 +106,26 @@ def _ask(config: Config, request: dict[str, Any]) -> dict[str, Any]:
 
 @click.command()
 @click.option("--now", is_flag=True, help="Kill the daemons without waiting.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0.0),
+    default=600.0,
+    show_default=True,
+    help="Set how long, in seconds, to wait for db4e run to finish stopping.",
+)
 @pass_config
-def stop(config: Config, now: bool) -> None:
-    """Stop the running db4e run and its daemons, newest first."""
+def stop(config: Config, now: bool, wait: float) -> None:
+    """Stop the running db4e run and its daemons, newest first, and wait until it
+    has stopped."""
     _ask(config, {"command": "stop", "now": now})
     click.echo("db4e run is stopping")
+    # The socket goes away as the last step of the stop.
+    deadline = time.monotonic() + wait
+    while config.supervisor.socket_path.exists():
+        if time.monotonic() > deadline:
+            fail(f"db4e run has not stopped within {wait:g} s; it is still stopping")
+        time.sleep(0.1)
+    click.echo("db4e run stopped")
 
 
 @click.command()

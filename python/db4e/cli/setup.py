@@ -52,7 +52,7 @@ def check(ctx: click.Context) -> None:
     and report all problems at once."""
     config_path = ctx.find_root().params.get("config_path")
     try:
-        config = load_config(config_path)
+        config = load_config(config_path, check_files=True)
     except ConfigError as e:
         fail(str(e))
     where = config.source or "defaults (no configuration file)"
