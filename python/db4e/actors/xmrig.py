@@ -143,10 +143,17 @@ class XmrigActor(DaemonActor):
         # Once per run of failures, because the API rejects connections until XMRig
         # has started it.
         if self._api_failures == 1:
-            logger.info(
-                "%s (pid %s): %s", self.spec.name, self.pid, self.not_ready_reason
+            # A rejected token is a configuration error, not a start-up delay.
+            rejected = reason.startswith(("HTTP 401", "HTTP 403"))
+            level = logging.WARNING if rejected else logging.INFO
+            logger.log(
+                level,
+                "%s (pid %s): %s",
+                self.spec.name,
+                self.pid,
+                self.not_ready_reason,
             )
-        self.update_health(api_ok=False)
+        self.update_health(api_ok=False, api_error=self.not_ready_reason)
 
     async def probe_ready(self) -> bool:
         summary = await self.get_summary()
@@ -169,5 +176,5 @@ class XmrigActor(DaemonActor):
         rate = fields["hashrate_10s"]
         if isinstance(rate, int | float) and rate > 0:
             self.note_progress()
-        self.update_health(api_ok=True, **fields)
+        self.update_health(api_ok=True, api_error=None, **fields)
         await self.sink.fact(self.spec.name, "xmrig_summary", fields)
