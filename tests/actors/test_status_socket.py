@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import stat
 from collections.abc import Mapping
@@ -100,3 +101,12 @@ async def test_second_server_refused(tmp_path: Path) -> None:
 
     message = await serve_and(path, second)
     assert message.startswith("db4e run is already running")
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a folder away needs root")
+def test_runtime_folder_of_other_user_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir(mode=0o700)
+    os.chown(folder, 65534, 65534)
+    with pytest.raises(PermissionError, match="owned by uid 65534"):
+        prepare_socket_path(folder / "db4e.sock")

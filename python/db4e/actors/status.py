@@ -9,6 +9,7 @@ folder of mode 0700 and has mode 0600, so only the user running db4e can use it.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -59,8 +60,16 @@ class SupervisorNotRunning(ConnectionError):
 
 def _make_private_dir(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = stat.S_IMODE(folder.stat().st_mode)
-    if mode & 0o077:
+    info = folder.lstat()
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
+        # Another user's folder could hold a socket or registry of theirs.
+        raise PermissionError(
+            errno.EPERM,
+            f"runtime folder is a symlink or owned by uid {info.st_uid}, not "
+            f"{os.getuid()}; set [supervisor] runtime_dir to a folder of your own",
+            str(folder),
+        )
+    if stat.S_IMODE(info.st_mode) & 0o077:
         os.chmod(folder, 0o700)
 
 
