@@ -366,6 +366,7 @@ _COUNTER_KEYS = (
     "new_events",
     "duplicate_events",
     "lines",
+    "unrecognised_records",
     "unrecognised_lines",
     "oversized_lines",
 )
@@ -381,8 +382,16 @@ def _ingest_table(document: dict[str, Any]) -> Table:
     )
     table.add_column("log file", overflow="fold")
     table.add_column("run")
-    for column in ("new", "duplicate", "lines", "unrecognised", "oversized"):
-        table.add_column(column, justify="right", no_wrap=True)
+    # Records of no known kind come first: a format change of P2Pool shows there.
+    for column in (
+        "new",
+        "duplicate",
+        "lines",
+        "unrecognised records",
+        "unrecognised lines",
+        "oversized",
+    ):
+        table.add_column(column, justify="right")
     ingest = document["ingest"]
     runs = sorted(ingest["latest_runs"], key=lambda r: r["started_at"], reverse=True)
     for run in runs[:_INGEST_ROWS]:
