@@ -22,7 +22,7 @@ __all__ = [
     "parse_supervisor",
 ]
 
-#: The daemons db4e knows, in start order: each needs the one before it.
+#: The daemons db4e runs, in start order: each needs the one before it.
 DAEMON_NAMES = ("monerod", "p2pool", "xmrig")
 
 #: Environment variable that may hold XMRig's HTTP API token instead of the file.

@@ -51,7 +51,7 @@ STORE_MAILBOX = 1024
 
 @dataclass
 class FarmSink:
-    """Where the daemon actors send output, facts and health."""
+    """Receiver of the daemon actors' output, facts and health."""
 
     outputs: Mailbox[Output]
     writes: Mailbox[StoreWrite]
@@ -223,7 +223,7 @@ class Farm:
         raise ValueError(f"unknown command {command!r}; use status, stop or restart")
 
     def status_document(self) -> dict[str, Any]:
-        """The supervisor's view for `db4e status --json`."""
+        """Build the supervisor's part of `db4e status --json`."""
         daemons = {}
         states = self.daemons.states()
         for d in self.config.daemons:

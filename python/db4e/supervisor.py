@@ -3,7 +3,7 @@ and a restart budget, and stops them in reverse order.
 
 The model is Erlang/OTP's. Each child has a restart policy: `permanent` children are
 always restarted, `transient` ones only after an abnormal end (an exception), and
-`temporary` ones never. The strategy says what else restarts: `one_for_one` restarts
+`temporary` ones never. The strategy decides what else restarts: `one_for_one` restarts
 only the child that ended, while `rest_for_one` also stops the children started after
 it and starts them again once it is ready, because they depend on it.
 

@@ -1,8 +1,8 @@
 """Bounded mailboxes that outlive the actor instances reading them.
 
 The supervisor replaces a crashed actor with a fresh instance, but the messages sent to
-it must not be lost: the mailbox belongs to the actor tree, not to one instance, and the
-messages an instance took but did not acknowledge go to the next instance first.
+it must not be lost. So the mailbox belongs to the actor tree, not to one instance, and
+the messages an instance took but did not acknowledge go to the next instance first.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Longest request line accepted; a request is a few dozen bytes.
+#: Maximum length of a request line; a request is a few dozen bytes.
 MAX_REQUEST = 4096
 #: Seconds a client has to send its request.
 REQUEST_TIMEOUT = 5.0
@@ -41,7 +41,7 @@ Handler = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class AlreadyRunningError(RuntimeError):
-    """Raised when another `db4e run` answers on the status socket."""
+    """Raised when another `db4e run` listens on the status socket."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(
@@ -85,7 +85,7 @@ def _answers(path: Path) -> bool:
 
 def prepare_socket_path(path: Path) -> None:
     """Create the socket's private folder and remove a socket left by a killed run.
-    Raises `AlreadyRunningError` when a running db4e answers on it."""
+    Raises `AlreadyRunningError` when a running db4e listens on it."""
     _make_private_dir(path.parent)
     if not path.exists() and not path.is_symlink():
         return

@@ -61,7 +61,7 @@ async def _watch_signals(farm: Farm) -> None:
 
 
 async def _run(config: Config) -> None:
-    # Refuse before touching any daemon when another db4e run answers.
+    # Stop before touching any daemon when another db4e run listens on the socket.
     prepare_socket_path(config.supervisor.socket_path)
     await reap_leftovers(config)
     orphans = registry(config)
