@@ -187,7 +187,7 @@ def demo(
         click.echo(" see it run in regtest; the demo goes on without it)")
     document = anyio.run(run_demo_farm, farm_config, farm_seconds, click.echo)
 
-    click.echo("== db4e status")
+    click.echo("== db4e status (the supervisor part as it was just before the stop)")
     print_supervisor(document)
     show_status(config)
     csv_dir = folder / "csv"
