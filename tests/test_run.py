@@ -57,7 +57,7 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A zombie still answers kill 0; /proc tells it apart.
+    # kill 0 succeeds on a zombie too, so /proc tells it apart.
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
     except (FileNotFoundError, IndexError):

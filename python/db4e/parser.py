@@ -234,7 +234,7 @@ def open_log(path: str | os.PathLike[str]) -> Any:
     """Open a log for binary reading, decompressing `.gz` files on the fly.
 
     Raises `IsADirectoryError`, `FileNotFoundError` or `PermissionError` with the
-    path, and `BinaryFileError` when the file holds NUL bytes (a binary file given by
+    path, and `BinaryFileError` when the file contains NUL bytes (a binary file given by
     mistake).
     """
     path = Path(path)

@@ -8,7 +8,7 @@ only the child that ended, while `rest_for_one` also stops the children started 
 it and starts them again once it is ready, because they depend on it.
 
 A child is an object with `async run(ready)`: it calls `ready()` once it can serve (a
-daemon whose RPC answers), returns when it ends cleanly, and raises when it fails. Each
+daemon whose RPC responds), returns when it ends cleanly, and raises when it fails. Each
 child runs in its own shielded cancel scope, so cancelling the supervisor does not reach
 the children at once: the supervisor stops them one by one, newest first, and a child's
 `run` sees the cancellation only then.

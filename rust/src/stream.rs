@@ -21,7 +21,7 @@ pub struct Line<'a> {
     pub number: u64,
 }
 
-/// What the start of a line says about who wrote it.
+/// The program that wrote a line, as its start shows, and the parts of that start.
 pub enum Head<'a> {
     /// A P2Pool record: `[LEVEL8]YYYY-MM-DD HH:MM:SS.ffff Category message`.
     P2pool {
@@ -108,7 +108,7 @@ fn detect_timestamped<'a>(text: &'a [u8], level: Option<&'a [u8]>) -> Option<Hea
     }
 }
 
-/// What each program's parser does with the lines of its records.
+/// The interface of each program's parser to the lines of its records.
 pub trait SourceParser {
     /// Handles a line that starts a record. Returns false when the record is of no known kind.
     fn start(&mut self, line: &Line<'_>, head: &Head<'_>, out: &mut Vec<Event>) -> bool;

@@ -30,7 +30,7 @@ pub fn trim(s: &[u8]) -> &[u8] {
     &s[start..]
 }
 
-/// True when the line holds an escape byte and needs `strip_ansi`.
+/// True when the line contains an escape byte and needs `strip_ansi`.
 pub fn has_escape(line: &[u8]) -> bool {
     memchr(ESC, line).is_some()
 }

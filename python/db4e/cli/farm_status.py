@@ -17,16 +17,16 @@ __all__ = ["EXIT_NOT_RUNNING", "ask_supervisor", "print_supervisor"]
 
 logger = logging.getLogger(__name__)
 
-#: `db4e status`: daemons are configured but no `db4e run` answers.
+#: `db4e status`: daemons are configured but no `db4e run` listens on the socket.
 EXIT_NOT_RUNNING = 2
 
-#: Seconds `db4e status` waits for the supervisor's answer.
+#: Seconds `db4e status` waits for the supervisor's reply.
 ASK_TIMEOUT = 5.0
 
 
 def ask_supervisor(config: Config) -> dict[str, Any] | None:
     """Return the running supervisor's status document, or None when no `db4e run`
-    answers on the configured socket."""
+    listens on the configured socket."""
     path = config.supervisor.socket_path
     try:
         reply = anyio.run(ask, path, {"command": "status"}, ASK_TIMEOUT)
@@ -36,7 +36,7 @@ def ask_supervisor(config: Config) -> dict[str, Any] | None:
         logger.warning("status socket %s: no reply within %g s", path, ASK_TIMEOUT)
         return None
     except OSError as e:
-        logger.warning("status socket %s did not answer: %s", path, e)
+        logger.warning("status socket %s failed: %s", path, e)
         return None
     return reply if reply.get("ok") else None
 

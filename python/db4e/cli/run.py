@@ -76,7 +76,7 @@ async def _run(config: Config) -> None:
 @pass_checked_config
 def run(config: Config) -> None:
     """Run the farm: start monerod, p2pool and xmrig in order, keep them running,
-    store their output as events and answer db4e status, until SIGTERM or Ctrl-C.
+    store their output as events and serve db4e status, until SIGTERM or Ctrl-C.
 
     The daemons come from the [daemons.*] tables of the configuration; db4e init
     writes a template. A second Ctrl-C stops the daemons without waiting for them.
